@@ -1,0 +1,66 @@
+"""The progress file: schema version 2 as msgspec Structs, with the seed's field names.
+
+Version 1 is the seed's format (no `schema_version`); `migrate` turns it into
+this one. Field order follows the seed, additions after it, so a person reading
+the file finds what the design document shows.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+SCHEMA_VERSION = 2
+
+
+class FailedFile(msgspec.Struct):
+    file: str
+    reason: str
+
+
+class SessionRecord(msgspec.Struct, kw_only=True):
+    start: str
+    end: str | None = None
+    images: int = 0
+    work_seconds: float = 0.0
+
+
+class Progress(msgspec.Struct, kw_only=True):
+    schema_version: int = SCHEMA_VERSION
+    directory: str
+    directory_hash: str = ""
+    total_images: int = 0
+    completed_count: int = 0
+    current_index: int = 0
+    last_processed_file: str | None = None
+    last_session_start: str | None = None
+    last_session_end: str | None = None
+    session_count: int = 0
+    completed_files: list[str] = msgspec.field(default_factory=list)
+    skipped_files: list[str] = msgspec.field(default_factory=list)
+    output_directory: str = ""
+    created: str = ""
+    modified: str = ""
+    failed_files: list[FailedFile] = msgspec.field(default_factory=list)
+    deleted_files: list[str] = msgspec.field(default_factory=list)
+    work_seconds: float = 0.0
+    sessions: list[SessionRecord] = msgspec.field(default_factory=list)
+    # Time of the last work event applied; work time continues from it on replay.
+    last_event_at: str | None = None
+
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(Progress)
+
+
+def encode(progress: Progress) -> bytes:
+    """Indented JSON for people to read, ending in a newline."""
+    return msgspec.json.format(_encoder.encode(progress), indent=2) + b"\n"
+
+
+def decode(data: bytes) -> Progress:
+    """Strict decode of a version-2 file; raises msgspec errors on any damage."""
+    return _decoder.decode(data)
+
+
+def from_builtins(obj: object) -> Progress:
+    return msgspec.convert(obj, Progress)

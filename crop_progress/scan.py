@@ -1,0 +1,106 @@
+"""What a directory holds: its images in file-name order, their companions, its hash,
+and which folders under a parent are work folders.
+
+Images are `.png .jpg .jpeg .webp .tif .tiff` in any case, not recursive.
+A companion is a file with the image's stem and another extension (`.yaml`,
+`.caption`, `.txt`, ...); a `.decision` file named by the part of the stem
+before `_stage` belongs to every image of that group, as in the origin tool.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff"})
+DECISION_EXTENSION = ".decision"
+
+
+def is_image_name(name: str) -> bool:
+    return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS and not name.startswith(".")
+
+
+def group_stem(stem: str) -> str | None:
+    """The origin's group stem: the part of an image stem before `_stage`."""
+    cut = stem.find("_stage")
+    return stem[:cut] if cut > 0 else None
+
+
+def directory_hash(images: list[str]) -> str:
+    """sha256 of the sorted image names, one per line."""
+    return hashlib.sha256("\n".join(sorted(images)).encode("utf-8", "surrogateescape")).hexdigest()
+
+
+@dataclass
+class Scan:
+    directory: Path
+    images: list[str]
+    # stem -> names of the non-image files with that stem
+    others: dict[str, list[str]] = field(default_factory=dict)
+    mtime_ns: int = 0
+
+    @property
+    def hash(self) -> str:
+        return directory_hash(self.images)
+
+    def companions(self, image: str) -> list[str]:
+        """The image's companions, sorted: same stem, plus its group's `.decision`."""
+        stem = os.path.splitext(image)[0]
+        found = list(self.others.get(stem, ()))
+        group = group_stem(stem)
+        if group is not None:
+            found += [n for n in self.others.get(group, ())
+                      if n.lower().endswith(DECISION_EXTENSION)]
+        return sorted(set(found))
+
+
+def scan_directory(directory: Path) -> Scan:
+    """One `scandir` pass; raises OSError when the folder cannot be read."""
+    images: list[str] = []
+    others: dict[str, list[str]] = {}
+    mtime_ns = directory.stat().st_mtime_ns
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            name = entry.name
+            if name.startswith("."):
+                continue
+            try:
+                if not entry.is_file():
+                    continue
+            except OSError:
+                continue
+            if is_image_name(name):
+                images.append(name)
+            else:
+                others.setdefault(os.path.splitext(name)[0], []).append(name)
+    images.sort()
+    return Scan(directory=directory, images=images, others=others, mtime_ns=mtime_ns)
+
+
+def has_images(directory: Path) -> bool:
+    try:
+        with os.scandir(directory) as entries:
+            return any(is_image_name(e.name) and e.is_file() for e in entries)
+    except OSError:
+        return False
+
+
+def is_work_folder_name(name: str) -> bool:
+    """Hidden folders and `*_cropped` outputs are never work folders."""
+    return not name.startswith(".") and not name.endswith("_cropped")
+
+
+def work_directories(directory: Path) -> list[Path]:
+    """`directory` itself when it holds images, else its subfolders that do,
+    alphabetical without regard to case (the origin's multi-directory mode)."""
+    if has_images(directory):
+        return [directory]
+    subfolders = []
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            if entry.is_dir() and is_work_folder_name(entry.name):
+                subfolders.append(Path(entry.path))
+    subfolders.sort(key=lambda p: (p.name.casefold(), p.name))
+    return [p for p in subfolders if has_images(p)]

@@ -1,0 +1,213 @@
+"""Progress files on disk: durable atomic writes, `.bak`, and a load that validates,
+migrates and repairs, or refuses with a clear reason.
+
+Writes go to a temp file in the same folder, are flushed and fsynced, replace
+the target with `os.replace`, and the folder is fsynced, so a crash leaves
+either the old or the new file, never a mix. Damaged files are never deleted:
+recovery (see `recovery`) sets them aside as `<name>.corrupt-<timestamp>`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import msgspec
+
+from crop_progress import migrate
+from crop_progress.model import SCHEMA_VERSION, Progress, decode, encode
+from crop_progress.timefmt import now
+
+BAK_SUFFIX = ".bak"
+
+
+class StoreError(OSError):
+    """A write failed (disk full, read-only folder, permissions); the old file is intact."""
+
+
+class DamagedFileError(ValueError):
+    """The file cannot be read as a progress file (truncated, invalid, wrong shape)."""
+
+
+class FutureSchemaError(ValueError):
+    """The file was written by a newer crop-progress; it is refused, never overwritten."""
+
+
+def bak_path(path: Path) -> Path:
+    return path.with_name(path.name + BAK_SUFFIX)
+
+
+def fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some filesystems refuse fsync on folders; the rename is still atomic
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, data: bytes) -> os.stat_result:
+    """Durably replace `path` with `data`; raises StoreError and leaves `path` as it was."""
+    folder = path.parent
+    tmp_name = None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+            os.fchmod(fd, 0o644)
+        finally:
+            os.close(fd)
+        os.replace(tmp_name, path)
+        tmp_name = None
+        fsync_dir(folder)
+        return path.stat()
+    except OSError as exc:
+        raise StoreError(exc.errno or errno.EIO, f"cannot write {path}: {exc.strerror or exc}",
+                         str(path)) from exc
+    finally:
+        if tmp_name is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_name)
+
+
+def save(path: Path, progress: Progress) -> os.stat_result:
+    return atomic_write(path, encode(progress))
+
+
+def backup(path: Path) -> bool:
+    """Copy the current file to `.bak` (the state at the end of the previous session)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise StoreError(exc.errno or errno.EIO, f"cannot read {path}: {exc}", str(path)) from exc
+    atomic_write(bak_path(path), data)
+    return True
+
+
+def quarantine(path: Path) -> Path | None:
+    """Set a damaged file aside as `<name>.corrupt-<timestamp>`; never delete it."""
+    if not path.exists():
+        return None
+    stamp = now().strftime("%Y%m%dT%H%M%S%fZ")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    try:
+        os.replace(path, target)
+    except OSError as exc:
+        raise StoreError(exc.errno or errno.EIO, f"cannot set aside {path}: {exc}",
+                         str(path)) from exc
+    fsync_dir(path.parent)
+    return target
+
+
+@dataclass
+class Loaded:
+    progress: Progress
+    messages: list[str] = field(default_factory=list)
+    migrated_from: int | None = None
+
+    @property
+    def needs_save(self) -> bool:
+        return bool(self.messages) or self.migrated_from is not None
+
+
+def parse(data: bytes, *, directory: str | None = None, source: str = "progress file") -> Loaded:
+    """Bytes to a valid version-2 progress record, migrated and repaired.
+
+    `directory` is the resolved work directory (with trailing `/`) when known;
+    a version-1 file's relative `directory` is replaced by it.
+    """
+    if not data.strip():
+        raise DamagedFileError(f"{source} is empty")
+    try:
+        raw = msgspec.json.decode(data)
+    except msgspec.DecodeError as exc:
+        raise DamagedFileError(f"{source} is not valid JSON ({exc})") from exc
+    if not isinstance(raw, dict):
+        raise DamagedFileError(f"{source} holds JSON of the wrong shape (not an object)")
+    version = raw.get("schema_version", 1)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise DamagedFileError(f"{source} has a schema_version that is not a number")
+    if version > SCHEMA_VERSION:
+        raise FutureSchemaError(
+            f"{source} has schema version {version}, newer than this crop-progress knows "
+            f"({SCHEMA_VERSION}); upgrade crop-progress. The file was left untouched.")
+    migrated_from = None
+    try:
+        if version < SCHEMA_VERSION:
+            progress = migrate.from_v1(raw, directory)
+            migrated_from = version
+        else:
+            progress = decode(data)
+    except (msgspec.ValidationError, TypeError, ValueError) as exc:
+        raise DamagedFileError(f"{source} has fields of the wrong shape ({exc})") from exc
+    messages = repair(progress)
+    return Loaded(progress, messages, migrated_from)
+
+
+def read(path: Path, *, directory: str | None = None) -> Loaded | None:
+    """Load `path`; None when it does not exist. Raises DamagedFileError or
+    FutureSchemaError (and StoreError when it cannot be read at all)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StoreError(exc.errno or errno.EIO, f"cannot read {path}: {exc}", str(path)) from exc
+    return parse(data, directory=directory, source=str(path))
+
+
+def _dedupe(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def repair(progress: Progress) -> list[str]:
+    """Fix duplicates, overlaps and counts that disagree; say what was fixed."""
+    messages = []
+    for name in ("completed_files", "skipped_files", "deleted_files"):
+        items = getattr(progress, name)
+        unique = _dedupe(items)
+        if len(unique) != len(items):
+            messages.append(f"removed {len(items) - len(unique)} duplicate(s) from {name}")
+            setattr(progress, name, unique)
+    seen_failed: dict[str, object] = {}
+    for entry in progress.failed_files:
+        seen_failed.setdefault(entry.file, entry)
+    if len(seen_failed) != len(progress.failed_files):
+        messages.append(f"removed {len(progress.failed_files) - len(seen_failed)} duplicate(s) "
+                        "from failed_files")
+        progress.failed_files = list(seen_failed.values())  # type: ignore[arg-type]
+    done = set(progress.completed_files)
+    overlap = [f for f in progress.skipped_files if f in done]
+    overlap += [f.file for f in progress.failed_files if f.file in done]
+    overlap += [f for f in progress.deleted_files if f in done]
+    if overlap:
+        messages.append(f"{len(overlap)} completed image(s) were also listed as skipped, failed "
+                        "or deleted; completed wins")
+        progress.skipped_files = [f for f in progress.skipped_files if f not in done]
+        progress.failed_files = [f for f in progress.failed_files if f.file not in done]
+        progress.deleted_files = [f for f in progress.deleted_files if f not in done]
+    if progress.completed_count != len(progress.completed_files):
+        messages.append(f"completed_count said {progress.completed_count} but "
+                        f"{len(progress.completed_files)} images are listed; corrected")
+        progress.completed_count = len(progress.completed_files)
+    if progress.session_count < len(progress.sessions):
+        messages.append("session_count was lower than the sessions listed; corrected")
+        progress.session_count = len(progress.sessions)
+    if progress.work_seconds < 0:
+        messages.append("work_seconds was negative; set to 0")
+        progress.work_seconds = 0.0
+    return messages
