@@ -1,0 +1,1 @@
+"""multicrop: the crop tool, a Tk window or `--auto` without one."""

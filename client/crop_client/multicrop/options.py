@@ -1,0 +1,26 @@
+"""The options of one `multicrop` run, parsed from its command line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from crop_client.aspect import Aspect, parse_aspect
+
+
+@dataclass
+class Options:
+    directories: list[Path]
+    resume: bool = True
+    reset_progress: bool = False
+    show_progress: bool = False
+    progress_dir: Path | None = None
+    output_dir: Path | None = None
+    per_batch: int = 3
+    aspect: Aspect = field(default_factory=lambda: parse_aspect("original"))
+    move: bool = False
+    retry_skipped: bool = False
+    retry_failed: bool = False
+    auto: str | None = None      # "keep" | "center" | None for the window
+    limit: int | None = None
+    endpoint: str | None = None  # None: $CROPD_ENDPOINT or the default
