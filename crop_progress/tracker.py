@@ -155,10 +155,10 @@ class Tracker:
         op = event.op
         if op in WORK_OPS:
             added = self.clock.tick(iso_to_epoch(event.ts))
-            p.work_seconds += added
+            p.work_seconds = round(p.work_seconds + added, 3)
             session = self.open_session
             if session is not None:
-                session.work_seconds += added
+                session.work_seconds = round(session.work_seconds + added, 3)
             p.last_event_at = event.ts
         if op == "session_start":
             p.session_count += 1

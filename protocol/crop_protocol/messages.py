@@ -210,6 +210,8 @@ class Renewed(_Msg):
 class Reported(_Msg):
     summary: Summary
     duplicate: bool = False
+    file: str = ""
+    outcome: str = ""   # what was recorded, echoed
 
 
 class Released(_Msg):
@@ -245,6 +247,7 @@ class DaemonInfo(msgspec.Struct, kw_only=True):
 class StatusReply(_Msg):
     daemon: DaemonInfo
     directories: list[Summary]
+    problems: list[str] = msgspec.field(default_factory=list)  # files that could not be read
 
 
 class FailedEntry(msgspec.Struct):

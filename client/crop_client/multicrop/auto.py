@@ -1,0 +1,151 @@
+"""`multicrop --auto keep|center` and `--show-progress`: the crop tool without a window.
+
+Prints the seed's start/resume messages, a line per image and the progress
+display as it goes, in multi-directory mode directory by directory. A corrupt
+image is reported `failed` with its reason and the run goes on.
+"""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from pathlib import Path
+
+from crop_client import imageops
+from crop_client.aspect import center_box
+from crop_client.errors import DaemonError, DaemonUnavailable
+from crop_client.multicrop.options import Options
+from crop_client.session import Session
+from crop_client.work import Decision, Target, carry_out
+from crop_progress.display import progress_lines, start_lines
+from crop_progress.timefmt import format_duration
+from crop_protocol import messages as m
+
+EXIT_OK, EXIT_INPUT, EXIT_DAEMON = 0, 1, 2
+DISPLAY_EVERY = 10
+MARK = {"cropped": "✂️ ", "kept": "✅", "skipped": "⏭️ ", "failed": "⚠️ ", "deleted": "🗑️ "}
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def run_auto(options: Options) -> int:
+    try:
+        session = Session(options.endpoint, program="multicrop --auto")
+    except DaemonUnavailable as exc:
+        print(f"multicrop: the progress daemon cannot be reached or started: {exc}",
+              file=sys.stderr)
+        return EXIT_DAEMON
+    try:
+        return _run(session, options)
+    except DaemonUnavailable as exc:
+        print(f"multicrop: lost the progress daemon: {exc}", file=sys.stderr)
+        return EXIT_DAEMON
+    except DaemonError as exc:
+        print(f"multicrop: {exc.message}", file=sys.stderr)
+        return EXIT_DAEMON if exc.code in ("BUSY", "INTERNAL", "VERSION_MISMATCH") \
+            else EXIT_INPUT
+    except OSError as exc:
+        print(f"multicrop: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    finally:
+        session.close()
+
+
+def _run(session: Session, options: Options) -> int:
+    work_dirs: list[str] = []
+    for folder in options.directories:
+        found = session.discover(folder)
+        if not found:
+            print(f"multicrop: no images in {folder} or its subfolders", file=sys.stderr)
+        work_dirs += found
+    left = options.limit
+    for index, directory in enumerate(work_dirs):
+        if index:
+            say()
+        if options.show_progress:
+            _show(session, directory, options)
+            continue
+        done = _one_directory(session, directory, options, left)
+        if left is not None:
+            left -= done
+            if left <= 0:
+                say(f"⏸️  Stopped after {options.limit} image(s) (--limit); run again to resume")
+                break
+    return EXIT_OK
+
+
+def _show(session: Session, directory: str, options: Options) -> None:
+    shown = session.show(directory, options.progress_dir)
+    s = shown.summary
+    for line in start_lines(s):
+        say(line)
+    for line in progress_lines(s.directory, s.completed_count, s.total_images,
+                               s.last_processed_file, s.session_images,
+                               s.session_work_seconds, s.eta_seconds):
+        say(line)
+    say(f"Skipped: {s.skipped_count}, failed: {s.failed_count}, deleted: {s.deleted_count}, "
+        f"work time in all: {format_duration(s.work_seconds)}")
+
+
+def _one_directory(session: Session, directory: str, options: Options,
+                   left: int | None) -> int:
+    """Work one directory until nothing is left (or the limit); returns images done."""
+    if not options.resume and not options.reset_progress:
+        shown = session.show(directory, options.progress_dir)
+        if shown.summary.session_count or shown.summary.completed_count:
+            say(f"⏭️  {directory} has progress; left alone (--no-resume). "
+                "Use --reset-progress to start it afresh.")
+            return 0
+    opened = session.open(directory, output_dir=options.output_dir,
+                          progress_dir=options.progress_dir, reset=options.reset_progress,
+                          retry_skipped=options.retry_skipped, retry_failed=options.retry_failed,
+                          move=options.move)
+    summary = opened.summary
+    for line in start_lines(summary):
+        say(line)
+    for note in opened.messages:
+        say(f"⚠️  {note}")
+    target = Target.from_opened(opened, options.move)
+    done = 0
+    last: m.Summary = summary
+    current = None
+    while left is None or done < left:
+        want = options.per_batch if left is None else min(options.per_batch, left - done)
+        claimed = session.claim(target.directory, want)
+        if not claimed.items:
+            break
+        batch = uuid.uuid4().hex[:12]
+        for item in claimed.items:
+            decision = _decide(item, options)
+            reported = carry_out(session, target, item, decision, batch=batch)
+            last = reported.summary
+            current = item.file
+            done += 1
+            outcome = reported.outcome
+            say(f"{MARK.get(outcome, '•')} [{item.position}/{last.total_images}] {item.file}"
+                f"{'' if outcome in ('cropped', 'kept') else ' ' + outcome}")
+            if done % DISPLAY_EVERY == 0:
+                _display(last, current)
+    if done == 0 and last.remaining == 0:
+        say("✅ Nothing left to do in this directory")
+    _display(last, current)
+    return done
+
+
+def _display(s: m.Summary, current: str | None) -> None:
+    for line in progress_lines(s.directory, s.completed_count, s.total_images,
+                               current or s.last_processed_file, s.session_images,
+                               s.session_work_seconds, s.eta_seconds):
+        say(line)
+
+
+def _decide(item: m.ClaimedImage, options: Options) -> Decision:
+    if options.auto == "keep":
+        return Decision("keep")
+    try:
+        width, height = imageops.oriented_size(Path(item.path))
+    except (imageops.ImageError, OSError):
+        return Decision("keep")  # carry_out finds the same problem and reports it failed
+    return Decision("crop", center_box(width, height, options.aspect.for_image(width, height)))

@@ -1,0 +1,236 @@
+"""The public API a desktop tool uses to track its progress through cropd.
+
+    with Session(program="my-tool") as session:
+        opened = session.open("/data/_asian")
+        target = Target.from_opened(opened)
+        while (batch := session.claim(target.directory, 3).items):
+            for item in batch:
+                carry_out(session, target, item, Decision("crop", box))
+
+A Session hides ZeroMQ entirely: it starts a daemon when none answers, keeps
+its leases alive from a heartbeat thread, and after a daemon restart says
+Hello again, re-opens its directories and re-claims the images it still
+holds before carrying on. It is not thread-safe: use it from one thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import psutil
+
+from crop_client import spawn
+from crop_client.connection import Connection
+from crop_client.errors import DaemonError, DaemonUnavailable
+from crop_progress.paths import default_endpoint
+from crop_protocol import messages as m
+from crop_protocol.codec import PROTOCOL_VERSION
+from crop_protocol.errors import ErrorCode
+
+__all__ = ["DaemonError", "DaemonUnavailable", "Session"]
+
+log = logging.getLogger("crop_client")
+R = TypeVar("R")
+START_TIMEOUT = 15.0
+
+
+class Session:
+    def __init__(self, endpoint: str | None = None, *, program: str = "crop-client",
+                 autostart: bool = True, call_timeout: float = 5.0,
+                 on_notice: Callable[[str], None] | None = None,
+                 heartbeat: bool = True) -> None:
+        self.endpoint = endpoint or default_endpoint()
+        self.program = program
+        self.autostart = autostart
+        self.call_timeout = call_timeout
+        self.on_notice = on_notice
+        self.client_id = uuid.uuid4().hex
+        self._opened: dict[str, m.Open] = {}         # directory key -> how it was opened
+        self._held: dict[str, set[str]] = {}         # directory key -> leased images
+        self._lock = threading.RLock()
+        self._daemon: Any = None
+        self._epoch = 0                              # bumps at every (re)connection
+        self.conn = self._connection()
+        self.welcome = self._hello(self.conn)
+        self._stop = threading.Event()
+        self._beat: threading.Thread | None = None
+        if heartbeat:
+            self._beat = threading.Thread(target=self._heartbeat, name="crop-heartbeat",
+                                          daemon=True)
+            self._beat.start()
+
+    # -- connecting -------------------------------------------------------------
+    def _connection(self) -> Connection:
+        return Connection(self.endpoint, self.client_id, try_timeout=min(2.5, self.call_timeout),
+                          total_timeout=max(START_TIMEOUT, self.call_timeout),
+                          on_silence=self._on_silence)
+
+    def _on_silence(self, attempt: int) -> None:
+        """No answer: start a daemon if allowed (the lock keeps it to one)."""
+        if self.autostart and (attempt == 1 or spawn.socket_missing(self.endpoint)) \
+                and (self._daemon is None or self._daemon.poll() is not None):
+            log.info("no daemon answers on %s: starting one", self.endpoint)
+            self._daemon = spawn.start_daemon(self.endpoint)
+        time.sleep(min(0.05 * attempt, 0.3))
+
+    def _hello(self, conn: Connection) -> m.Welcome:
+        if self.autostart and spawn.socket_missing(self.endpoint):
+            self._daemon = spawn.start_daemon(self.endpoint)
+        try:
+            create_time = psutil.Process().create_time()
+        except psutil.Error:
+            create_time = 0.0
+        reply = conn.call(m.Hello(pid=os.getpid(), host=socket.gethostname(),
+                                  program=self.program, protocol_version=PROTOCOL_VERSION,
+                                  create_time=create_time),
+                          try_timeout=1.0 if self.autostart else None,
+                          total_timeout=START_TIMEOUT if self.autostart else self.call_timeout)
+        if isinstance(reply, m.Err):
+            raise DaemonError(reply.code, reply.message)
+        assert isinstance(reply, m.Welcome)
+        return reply
+
+    def _recover(self, conn: Connection, epoch: int) -> None:
+        """The daemon forgot us (it restarted): Hello, re-open, re-claim."""
+        with self._lock:
+            if epoch != self._epoch:
+                return  # another thread already did it
+            self.welcome = self._hello(conn)
+            lost_total: list[str] = []
+            for key, request in self._opened.items():
+                again = m.Open(**{f: getattr(request, f) for f in request.__struct_fields__})
+                again.reset = False
+                _expect(conn.call(again), m.Opened)
+                held = sorted(self._held.get(key, ()))
+                if held:
+                    claimed = _expect(conn.call(m.Claim(directory=key, files=held)), m.Claimed)
+                    self._held[key] = {i.file for i in claimed.items}
+                    lost_total += claimed.lost
+            self._epoch += 1
+        note = "The daemon restarted; reconnected and carried on"
+        if lost_total:
+            note += f" ({len(lost_total)} image(s) were taken by another window meanwhile)"
+        self._notice(note)
+
+    def _notice(self, text: str) -> None:
+        log.info("%s", text)
+        if self.on_notice is not None:
+            self.on_notice(text)
+
+    def call(self, request: m.Request, expected: type[R], conn: Connection | None = None) -> R:
+        """Send a request; recover once after a daemon restart; raise on Err."""
+        conn = conn or self.conn
+        epoch = self._epoch
+        reply = conn.call(request)
+        if isinstance(reply, m.Err) and reply.code == ErrorCode.UNKNOWN_CLIENT:
+            self._recover(conn, epoch)
+            reply = conn.call(request)
+        return _expect(reply, expected)
+
+    # -- heartbeat ----------------------------------------------------------------
+    def _heartbeat(self) -> None:
+        conn = self._connection()
+        try:
+            while not self._stop.wait(max(0.2, self.welcome.lease_ttl / 3)):
+                if self._daemon is not None:
+                    self._daemon.poll()  # reap a daemon child that exited
+                try:
+                    self.call(m.Renew(), m.Renewed, conn)
+                except (DaemonError, DaemonUnavailable) as exc:
+                    log.warning("heartbeat: %s", exc)
+        finally:
+            conn.close()
+
+    # -- the API ------------------------------------------------------------------
+    def discover(self, directory: str | Path) -> list[str]:
+        path = str(Path(directory).expanduser().resolve())
+        return self.call(m.Discover(directory=path), m.WorkDirs).directories
+
+    def open(self, directory: str | Path, *, output_dir: str | Path | None = None,
+             progress_dir: str | Path | None = None, reset: bool = False,
+             retry_skipped: bool = False, retry_failed: bool = False, move: bool = False,
+             read_only: bool = False) -> m.Opened:
+        request = m.Open(directory=str(Path(directory).expanduser().resolve()),
+                         output_dir=_abs(output_dir), progress_dir=_abs(progress_dir),
+                         reset=reset, retry_skipped=retry_skipped, retry_failed=retry_failed,
+                         move=move, read_only=read_only)
+        opened = self.call(request, m.Opened)
+        if not read_only:
+            key = opened.summary.directory
+            request.directory = key
+            with self._lock:
+                self._opened[key] = request
+                self._held.setdefault(key, set())
+        return opened
+
+    def show(self, directory: str | Path, progress_dir: str | Path | None = None) -> m.ShowReply:
+        return self.call(m.Show(directory=str(Path(directory).expanduser().resolve()),
+                                progress_dir=_abs(progress_dir)), m.ShowReply)
+
+    def claim(self, directory: str, count: int = 1) -> m.Claimed:
+        claimed = self.call(m.Claim(directory=directory, count=count), m.Claimed)
+        with self._lock:
+            self._held.setdefault(directory, set()).update(i.file for i in claimed.items)
+        return claimed
+
+    def report(self, report: m.Report) -> m.Reported:
+        reported = self.call(report, m.Reported)
+        with self._lock:
+            self._held.get(report.directory, set()).discard(report.file)
+        return reported
+
+    def undo(self, directory: str) -> m.Undone:
+        undone = self.call(m.Undo(directory=directory), m.Undone)
+        with self._lock:
+            self._held.setdefault(directory, set()).update(i.file for i in undone.items)
+        return undone
+
+    def release(self, directory: str, files: list[str] | None = None) -> int:
+        released = self.call(m.Release(directory=directory, files=files), m.Released)
+        with self._lock:
+            held = self._held.get(directory, set())
+            if files is None:
+                held.clear()
+            else:
+                held.difference_update(files)
+        return released.count
+
+    def status(self) -> m.StatusReply:
+        return self.call(m.Status(), m.StatusReply)
+
+    def close(self) -> None:
+        """Say goodbye (claims go back at once) and stop the heartbeat."""
+        self._stop.set()
+        if self._beat is not None:
+            self._beat.join(timeout=2)
+        with contextlib.suppress(DaemonError, DaemonUnavailable):
+            self.conn.call(m.Goodbye(), try_timeout=1.0, total_timeout=2.0)
+        self.conn.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _abs(path: str | Path | None) -> str | None:
+    return str(Path(path).expanduser().resolve()) if path else None
+
+
+def _expect(reply: m.Reply, expected: type[R]) -> R:
+    if isinstance(reply, m.Err):
+        raise DaemonError(reply.code, reply.message)
+    if not isinstance(reply, expected):
+        raise DaemonError(ErrorCode.BAD_MESSAGE.value,
+                          f"expected {expected.__name__}, got {type(reply).__name__}")
+    return reply

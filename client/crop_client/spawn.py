@@ -1,0 +1,50 @@
+"""Starting a daemon when none answers: `cropd --idle-exit 600`, detached.
+
+Two clients starting one at once end up with one daemon: the second daemon
+finds the instance lock taken and exits 0. The daemon's own output goes to a
+spawn log beside its log, so a daemon that cannot start leaves a reason.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from crop_progress.paths import daemon_log_path, socket_path
+
+IDLE_EXIT = 600
+SPAWN_LOG_LIMIT = 1 << 20
+
+
+def daemon_command(endpoint: str, idle_exit: float | None = IDLE_EXIT) -> list[str]:
+    command = [sys.executable, "-m", "cropd", "--endpoint", endpoint]
+    if idle_exit is not None:
+        command += ["--idle-exit", str(idle_exit)]
+    return command
+
+
+def spawn_log(endpoint: str) -> Path:
+    log = daemon_log_path(endpoint)
+    return log.with_name(log.stem + "-spawn.log")
+
+
+def start_daemon(endpoint: str, idle_exit: float | None = IDLE_EXIT) -> subprocess.Popen[bytes]:
+    """Start cropd detached from this process's session and terminal."""
+    sock = socket_path(endpoint)
+    if sock is not None:
+        sock.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    log = spawn_log(endpoint)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    if log.exists() and log.stat().st_size > SPAWN_LOG_LIMIT:
+        log.unlink()
+    with open(log, "ab") as out:
+        return subprocess.Popen(daemon_command(endpoint, idle_exit), stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=out, start_new_session=True,
+                                close_fds=True, env=os.environ.copy())
+
+
+def socket_missing(endpoint: str) -> bool:
+    sock = socket_path(endpoint)
+    return sock is not None and not sock.exists()

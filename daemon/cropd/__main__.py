@@ -1,0 +1,6 @@
+"""`python -m cropd`."""
+
+from cropd.cli import main
+
+if __name__ == "__main__":
+    main()

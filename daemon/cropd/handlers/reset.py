@@ -1,0 +1,18 @@
+"""Reset: forget a directory's progress; the old file is kept as `.bak`."""
+
+from __future__ import annotations
+
+from crop_progress import store
+from crop_protocol import messages as m
+from cropd.handlers.common import directory, summary
+from cropd.state import Ctx, State
+
+
+def handle(state: State, ctx: Ctx, req: m.Reset) -> m.Ok:
+    found, notes = directory(state, req.directory, req.progress_dir, for_write=True)
+    store.backup(found.progress_file)
+    found.leases.clear()
+    state.emit(found, "reset", client=state.clients.get(ctx.client_id), ctx=ctx)
+    return m.Ok(message=f"Progress of {found.key} reset; the old file is kept as "
+                        f"{found.progress_file.name}.bak", summary=summary(found),
+                messages=notes)

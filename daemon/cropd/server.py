@@ -1,0 +1,253 @@
+"""The daemon's loop: poll → decode → HANDLERS[type(req)](state, ctx, req) → persist
+what the handlers marked dirty → reply.
+
+One thread, one ROUTER socket, timers from the poll timeout. Messages that
+arrive together are handled together and made durable in one write (group
+commit). A reply that says "done" leaves only after its change is on disk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import zmq
+
+from crop_progress import store
+from crop_progress.paths import socket_path
+from crop_protocol import messages as m
+from crop_protocol.codec import (
+    MAX_MESSAGE_SIZE,
+    ProtocolError,
+    decode_request,
+    encode_reply,
+)
+from crop_protocol.errors import ErrorCode
+from cropd import leases, persistence, sessions
+from cropd.config import Config
+from cropd.handlers import HANDLERS
+from cropd.state import Ctx, Refusal, State
+
+log = logging.getLogger("cropd")
+DRAIN_LIMIT = 512
+
+
+@dataclass
+class _Out:
+    frames: list[bytes]        # routing frames to send back on
+    request_id: int
+    reply: m.Reply
+    ctx: Ctx | None = None
+    cache: bool = False
+
+
+class Server:
+    def __init__(self, config: Config, context: zmq.Context | None = None) -> None:
+        self.config = config
+        self.state = State(config)
+        self.context = context or zmq.Context.instance()
+        self.socket: zmq.Socket | None = None
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._next_tick = 0.0
+        self._idle_since = time.monotonic()
+
+    # -- life cycle -------------------------------------------------------------
+    def bind(self) -> None:
+        """Bind the ROUTER; the caller holds the instance lock, so a stale socket is ours."""
+        sock_path = socket_path(self.config.endpoint)
+        if sock_path is not None:
+            sock_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if sock_path.exists() or sock_path.is_symlink():
+                sock_path.unlink()
+        router = self.context.socket(zmq.ROUTER)
+        router.setsockopt(zmq.LINGER, 0)
+        router.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_SIZE + 4096)
+        router.setsockopt(zmq.ROUTER_MANDATORY, 0)
+        router.setsockopt(zmq.SNDHWM, 10000)
+        router.setsockopt(zmq.RCVHWM, 10000)
+        old_umask = os.umask(0o077)  # the socket file: reachable by its owner only
+        try:
+            router.bind(self.config.endpoint)
+        finally:
+            os.umask(old_umask)
+        self.socket = router
+
+    def install_signal_handlers(self) -> None:
+        signal.set_wakeup_fd(self._wake_w.fileno(), warn_on_full_buffer=False)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._on_signal)
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        log.info("received %s: stopping", signal.Signals(signum).name)
+        self.state.stopping = True
+
+    def stop(self) -> None:
+        """Ask the loop to stop from another thread (tests, embedding)."""
+        self.state.stopping = True
+        with contextlib.suppress(OSError):
+            self._wake_w.send(b"\0")
+
+    def serve(self) -> None:
+        assert self.socket is not None, "bind() first"
+        poller = zmq.Poller()
+        poller.register(self.socket, zmq.POLLIN)
+        poller.register(self._wake_r.fileno(), zmq.POLLIN)
+        log.info("cropd %s serving %s (progress in %s)", os.getpid(), self.config.endpoint,
+                 self.config.progress_dir)
+        try:
+            while not self.state.stopping:
+                timeout = max(0.0, self._next_tick - time.monotonic())
+                ready = dict(poller.poll(timeout * 1000))
+                if self._wake_r.fileno() in ready:
+                    self._drain_wake()
+                if self.socket in ready:
+                    self._round()
+                if time.monotonic() >= self._next_tick:
+                    self._tick()
+                    self._next_tick = time.monotonic() + self.config.tick_seconds
+        finally:
+            self._shutdown()
+
+    def _drain_wake(self) -> None:
+        try:
+            while self._wake_r.recv(512):
+                pass
+        except (BlockingIOError, OSError):
+            pass
+
+    def _shutdown(self) -> None:
+        state = self.state
+        for directory in list(state.dirs.values()):
+            directory.clients.clear()
+            sessions.end_if_unattended(state, directory)
+        failed = persistence.flush(state)
+        persistence.save_lazy(state, force=True)
+        if failed:
+            log.error("could not save on exit: %s", failed)
+        if self.socket is not None:
+            self.socket.close(0)
+            self.socket = None
+            sock_path = socket_path(self.config.endpoint)
+            if sock_path is not None:
+                with contextlib.suppress(OSError):
+                    sock_path.unlink()
+        self._wake_r.close()
+        self._wake_w.close()
+        log.info("cropd %s stopped", os.getpid())
+
+    # -- one round: read everything waiting, handle, persist, reply ----------
+    def _round(self) -> None:
+        assert self.socket is not None
+        outs: list[_Out] = []
+        for _ in range(DRAIN_LIMIT):
+            try:
+                frames = self.socket.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                break
+            out = self._handle_frames(frames)
+            if out is not None:
+                outs.append(out)
+        if not outs:
+            return
+        failed = persistence.flush(self.state)
+        for out in outs:
+            reply = out.reply
+            if failed and out.ctx is not None and out.ctx.touched & failed.keys():
+                reasons = {failed[i] for i in out.ctx.touched if i in failed}
+                reply = m.Err(code=ErrorCode.STORAGE_ERROR,
+                              message="; ".join(sorted(reasons)) + " (nothing was changed)")
+                out.cache = False
+            data = encode_reply(out.request_id, reply)
+            if out.cache and out.ctx is not None:
+                self.state.cache_reply(out.ctx.client_id, out.request_id, data)
+            self._send(out.frames, data)
+        self.state.last_busy = time.monotonic()
+
+    def _send(self, frames: list[bytes], data: bytes) -> None:
+        assert self.socket is not None
+        try:
+            self.socket.send_multipart([*frames, data], zmq.NOBLOCK)
+        except zmq.ZMQError as exc:  # the peer went away; its retry will find the cache
+            log.debug("reply dropped: %s", exc)
+
+    def _handle_frames(self, frames: list[bytes]) -> _Out | None:
+        if len(frames) < 2:
+            return None
+        routing, body = frames[:1], frames[1:]
+        if len(body) == 2 and body[0] == b"":
+            routing, body = [frames[0], b""], body[1:]  # a REQ peer's delimiter
+        if len(body) != 1:
+            return _Out(routing, 0, m.Err(code=ErrorCode.BAD_MESSAGE,
+                                          message=f"expected one frame, got {len(body)}"))
+        try:
+            envelope = decode_request(body[0])
+        except ProtocolError as exc:
+            return _Out(routing, exc.request_id, m.Err(code=exc.code, message=exc.message))
+        request = envelope.body
+        cacheable = isinstance(request, m.MUTATING)
+        if cacheable:
+            cached = self.state.cached_reply(envelope.client, envelope.id)
+            if cached is not None:
+                self._send(routing, cached)
+                return None
+        if self.state.stopping and not isinstance(request, (m.Goodbye, m.Status)):
+            return _Out(routing, envelope.id,
+                        m.Err(code=ErrorCode.BUSY, message="cropd is shutting down"))
+        ctx = Ctx(envelope.client, envelope.id)
+        reply = self.dispatch(ctx, request)
+        return _Out(routing, envelope.id, reply, ctx, cache=cacheable)
+
+    def dispatch(self, ctx: Ctx, request: m.Request) -> m.Reply:
+        """Run one handler; no exception leaves here."""
+        handler = HANDLERS[type(request)]
+        client = self.state.clients.get(ctx.client_id)
+        if client is not None:
+            client.last_seen = time.monotonic()
+        try:
+            return handler(self.state, ctx, request)
+        except Refusal as exc:
+            return m.Err(code=exc.code, message=exc.message)
+        except store.StoreError as exc:
+            return m.Err(code=ErrorCode.STORAGE_ERROR, message=str(exc))
+        except Exception as exc:
+            log.exception("handler %s failed", type(request).__name__)
+            return m.Err(code=ErrorCode.INTERNAL,
+                         message=f"internal error in {type(request).__name__}: {exc}")
+
+    # -- timers -------------------------------------------------------------------
+    def _tick(self) -> None:
+        state = self.state
+        leases.reap(state)
+        for directory in state.dirs.values():
+            if not directory.clients and directory.tracker.open_session is not None \
+                    and not directory.read_only:
+                sessions.end_if_unattended(state, directory)
+        if state.pending:
+            failed = persistence.flush(state)
+            if failed:
+                log.error("timer flush failed: %s", failed)
+        persistence.save_lazy(state)
+        self._check_idle()
+
+    def _check_idle(self) -> None:
+        idle_exit = self.config.idle_exit
+        state = self.state
+        busy = state.clients or any(d.leases for d in state.dirs.values())
+        now = time.monotonic()
+        if busy:
+            self._idle_since = now
+        elif idle_exit is not None and now - max(self._idle_since, state.last_busy) >= idle_exit:
+            log.info("no clients for %.0f s: exiting (--idle-exit)", idle_exit)
+            state.stopping = True
+
+
+def progress_dir_ready(path: Path) -> None:
+    path.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,108 @@
+"""All of the daemon's state, owned by its one thread: clients, directories, the
+journal events waiting to be written, and the reply cache for retried requests."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from crop_progress.audit import ClientRef, Event
+from crop_protocol.errors import ErrorCode
+from cropd.clients import Client
+from cropd.clock import Clock
+from cropd.config import Config
+from cropd.directory import Directory, Ident
+
+REPLY_CACHE_SIZE = 4096
+
+
+class Refusal(Exception):
+    """Raised inside a handler to answer `Err(code, message)`; never leaves the dispatcher."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class Ctx:
+    client_id: str
+    request_id: int
+    touched: set[Ident] = field(default_factory=set)
+
+
+@dataclass
+class Pending:
+    audit_dir: Path
+    event: Event
+    sync: bool
+    ident: Ident
+
+
+class State:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.clock = Clock()
+        self.started = time.monotonic()
+        self.clients: dict[str, Client] = {}
+        self.dirs: dict[Ident, Directory] = {}
+        self.pending: list[Pending] = []
+        self.replies: OrderedDict[tuple[str, int], bytes] = OrderedDict()
+        self.stopping = False
+        self.last_busy = time.monotonic()
+
+    # -- clients ------------------------------------------------------------
+    def client(self, ctx: Ctx) -> Client:
+        client = self.clients.get(ctx.client_id)
+        if client is None:
+            raise Refusal(ErrorCode.UNKNOWN_CLIENT,
+                          "unknown client: say Hello first (the daemon may have restarted)")
+        client.last_seen = time.monotonic()
+        return client
+
+    def directory_of(self, ctx: Ctx, directory: str) -> Directory:
+        """A directory this client opened, by the path it was opened under."""
+        client = self.client(ctx)
+        if not os.path.isabs(directory):
+            raise Refusal(ErrorCode.BAD_REQUEST, f"not an absolute path: {directory!r}")
+        key = directory if directory.endswith(os.sep) else directory + os.sep
+        for ident in client.dirs:
+            if ident[1] == key:
+                return self.dirs[ident]
+        resolved = str(Path(directory).resolve()) + os.sep
+        for ident in client.dirs:
+            if ident[1] == resolved:
+                return self.dirs[ident]
+        raise Refusal(ErrorCode.UNKNOWN_DIRECTORY,
+                      f"{directory} is not open in this client: send Open first")
+
+    # -- the journal ----------------------------------------------------------
+    def emit(self, directory: Directory, op: str, *, client: Client | None = None,
+             sync: bool = True, ctx: Ctx | None = None, **fields: object) -> Event:
+        """Make an audit event, apply it, and queue it for the journal."""
+        ref = ClientRef(pid=client.pid, host=client.host, id=client.id,
+                        program=client.program) if client else None
+        event = Event(ts=self.clock.now(), op=op, directory=directory.key, client=ref,
+                      **fields)  # type: ignore[arg-type]
+        directory.tracker.apply(event)
+        self.pending.append(Pending(directory.audit_dir, event, sync, directory.ident))
+        if sync:
+            directory.mark_dirty()
+        else:
+            directory.mark_lazy()
+        if ctx is not None:
+            ctx.touched.add(directory.ident)
+        return event
+
+    # -- retried requests -------------------------------------------------------
+    def cached_reply(self, client_id: str, request_id: int) -> bytes | None:
+        return self.replies.get((client_id, request_id))
+
+    def cache_reply(self, client_id: str, request_id: int, data: bytes) -> None:
+        self.replies[(client_id, request_id)] = data
+        while len(self.replies) > REPLY_CACHE_SIZE:
+            self.replies.popitem(last=False)
