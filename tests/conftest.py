@@ -74,7 +74,7 @@ class InProcessDaemon:
         self.thread.start()
 
     @property
-    def state(self):  # noqa: ANN201 - the daemon's State, for white-box checks
+    def state(self):
         return self.server.state
 
     def stop(self) -> None:

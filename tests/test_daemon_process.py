@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 import zmq
-
 from conftest import start_cropd, wait_for_socket
+
 from crop_protocol import messages as m
 from crop_protocol.codec import decode_reply, encode_request
 
@@ -40,7 +40,7 @@ def hello(endpoint: str) -> m.Reply | None:
 
 
 @pytest.fixture
-def cropd(endpoint: str):  # noqa: ANN201
+def cropd(endpoint: str):
     proc = start_cropd()
     wait_for_socket(endpoint)
     yield proc

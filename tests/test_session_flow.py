@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import InProcessDaemon, make_images
 from PIL import Image
 
-from conftest import InProcessDaemon, make_images
 from crop_client.errors import DaemonError
 from crop_client.session import Session
 from crop_client.work import Decision, Target, carry_out, take_back

@@ -76,15 +76,25 @@ class Session:
 
     def _on_silence(self, attempt: int) -> None:
         """No answer: start a daemon if allowed (the lock keeps it to one)."""
+        failed = self._daemon is not None and self._daemon.poll() not in (None, 0)
+        if failed:
+            raise DaemonUnavailable(f"cropd could not start: {spawn.last_words(self.endpoint)}")
         if self.autostart and (attempt == 1 or spawn.socket_missing(self.endpoint)) \
                 and (self._daemon is None or self._daemon.poll() is not None):
             log.info("no daemon answers on %s: starting one", self.endpoint)
-            self._daemon = spawn.start_daemon(self.endpoint)
+            self._daemon = self._start_daemon()
         time.sleep(min(0.05 * attempt, 0.3))
+
+    def _start_daemon(self) -> Any:
+        try:
+            return spawn.start_daemon(self.endpoint)
+        except OSError as exc:
+            raise DaemonUnavailable(f"cannot start cropd for {self.endpoint}: "
+                                    f"{exc.strerror or exc}") from None
 
     def _hello(self, conn: Connection) -> m.Welcome:
         if self.autostart and spawn.socket_missing(self.endpoint):
-            self._daemon = spawn.start_daemon(self.endpoint)
+            self._daemon = self._start_daemon()
         try:
             create_time = psutil.Process().create_time()
         except psutil.Error:

@@ -48,3 +48,12 @@ def start_daemon(endpoint: str, idle_exit: float | None = IDLE_EXIT) -> subproce
 def socket_missing(endpoint: str) -> bool:
     sock = socket_path(endpoint)
     return sock is not None and not sock.exists()
+
+
+def last_words(endpoint: str) -> str:
+    """The last line a spawned daemon wrote before it failed, for the error message."""
+    try:
+        lines = spawn_log(endpoint).read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return "no log"
+    return lines[-1] if lines else "no output"

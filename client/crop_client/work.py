@@ -81,8 +81,6 @@ def perform(target: Target, item: m.ClaimedImage, decision: Decision) -> _Done:
         size = imageops.oriented_size(src)
     except imageops.ImageError as exc:
         return _Done("failed", reason=str(exc))
-    except FileNotFoundError:
-        return _Done("failed", reason="vanished from the directory")
     out_dir.mkdir(parents=True, exist_ok=True)
     ops: list[m.FileOp] = []
     box = decision.box

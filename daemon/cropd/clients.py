@@ -21,6 +21,7 @@ class DirOptions:
     retry_skipped: bool = False
     retry_failed: bool = False
     move: bool = False
+    retried: set[str] = field(default_factory=set)  # skipped/failed offered again, once
 
 
 @dataclass

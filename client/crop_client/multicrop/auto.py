@@ -119,7 +119,13 @@ def _one_directory(session: Session, directory: str, options: Options,
         batch = uuid.uuid4().hex[:12]
         for item in claimed.items:
             decision = _decide(item, options)
-            reported = carry_out(session, target, item, decision, batch=batch)
+            try:
+                reported = carry_out(session, target, item, decision, batch=batch)
+            except DaemonError as exc:
+                if exc.code != "LEASE_LOST":
+                    raise
+                say(f"↪️  {item.file}: taken over by another window; left to it")
+                continue
             last = reported.summary
             current = item.file
             done += 1

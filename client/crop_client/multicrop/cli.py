@@ -17,7 +17,7 @@ from crop_client.multicrop.options import Options
 
 EXIT_INPUT, EXIT_DAEMON = 1, 2
 
-app = typer.Typer(add_completion=False, rich_markup_mode=None,
+app = typer.Typer(add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False,
                   context_settings={"help_option_names": ["-h", "--help"]})
 
 

@@ -27,12 +27,15 @@ def handle(state: State, ctx: Ctx, req: m.Claim) -> m.Claimed:
     found.refresh_scan()
     items: list[m.ClaimedImage] = []
     while len(items) < req.count:
-        names = found.tracker.pending(req.count - len(items), exclude=found.leases.keys(),
+        names = found.tracker.pending(req.count - len(items),
+                                      exclude=found.leases.keys() | options.retried,
                                       retry_skipped=options.retry_skipped,
                                       retry_failed=options.retry_failed)
         if not names:
             break
         for name in names:
+            if found.tracker.status(name) != PENDING:
+                options.retried.add(name)
             item = _lease(state, ctx, found, name)
             if item is not None:
                 items.append(item)
