@@ -13,6 +13,7 @@ from pathlib import Path
 
 import msgspec
 
+from crop_progress import fsio
 from crop_progress.timefmt import parse_iso, to_iso
 
 OPS = ("session_start", "session_end", "claim", "crop", "keep", "skip", "fail",
@@ -81,17 +82,13 @@ class AuditLog:
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             try:
                 _repair_torn_tail(fd, path)
-                data = b"".join(lines)
-                view = memoryview(data)
-                while view:
-                    written = os.write(fd, view)
-                    view = view[written:]
+                fsio.write_all(fd, b"".join(lines))
                 if sync:
                     os.fsync(fd)
             finally:
                 os.close(fd)
             if created and sync:
-                _fsync_dir(self.dir)
+                fsio.fsync_dir(self.dir)
 
 
 def _repair_torn_tail(fd: int, path: Path) -> None:
@@ -102,20 +99,7 @@ def _repair_torn_tail(fd: int, path: Path) -> None:
     with open(path, "rb") as reader:
         reader.seek(size - 1)
         if reader.read(1) != b"\n":
-            os.write(fd, b"\n")
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+            fsio.write_all(fd, b"\n")
 
 
 def day_files(audit_dir: Path, since_day: str | None = None) -> list[Path]:

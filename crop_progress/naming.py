@@ -3,15 +3,18 @@
 `<sanitized>_progress.json`, where `<sanitized>` is the directory's base name
 with `/`, `\\` and spaces replaced by `_`. A second, different directory with
 the same base name gets `<sanitized>_<8 hex of sha256 of its path>_progress.json`.
-Ownership is read from the files' `directory` field, so one directory maps to
-one file however it is spelled and two directories never share one. A
-directory that was moved or renamed is found by its `directory_hash`.
+Ownership is read from the files' `directory` field (salvaged from a damaged
+file's first lines when need be), so one directory maps to one file however it
+is spelled and two directories never share one; should both names be another
+directory's (a base name that looks like a hashed name), a longer hash follows.
+A directory that was moved or renamed is found by its `directory_hash`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,14 +54,43 @@ def candidates(progress_dir: Path, directory: Path) -> tuple[Path, Path]:
             progress_dir / f"{stem}_{path_hash(directory_key(directory))}{SUFFIX}")
 
 
+# `"directory": "..."` near the top of a file whose end is damaged (truncated).
+_HEAD_FIELD = re.compile(rb'"(directory|directory_hash)"\s*:\s*("(?:[^"\\]|\\.)*")')
+
+
+def _salvage_head(data: bytes) -> _Head | None:
+    """The head fields still readable in a damaged file, so its owner stays known."""
+    found: dict[str, str] = {}
+    for match in _HEAD_FIELD.finditer(data[:65536]):
+        key = match.group(1).decode()
+        if key not in found:
+            try:
+                found[key] = msgspec.json.decode(match.group(2), type=str)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                continue
+    if "directory" not in found:
+        return None
+    return _Head(directory=found["directory"], directory_hash=found.get("directory_hash", ""))
+
+
 def read_head(path: Path) -> _Head | None:
     """The `directory` and `directory_hash` of a file, or of its `.bak` when the
-    file itself is damaged; None when neither can be read."""
+    file itself is damaged, or what is left of them in the damaged file; None
+    when nothing names the owner."""
+    damaged = []
     for candidate in (path, bak_path(path)):
         try:
-            return _head_decoder.decode(candidate.read_bytes())
-        except (OSError, msgspec.DecodeError, msgspec.ValidationError):
+            data = candidate.read_bytes()
+        except OSError:
             continue
+        try:
+            return _head_decoder.decode(data)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            damaged.append(data)
+    for data in damaged:
+        head = _salvage_head(data)
+        if head is not None:
+            return head
     return None
 
 
@@ -99,23 +131,39 @@ def resolve(progress_dir: Path, directory: Path, current_hash: str | None = None
     directory that no longer exists and had exactly these images.
     """
     key = directory_key(directory)
-    plain, hashed = candidates(progress_dir, directory)
-    if hashed.exists() or bak_path(hashed).exists():
-        return Resolution(hashed)
-    plain_taken = plain.exists() or bak_path(plain).exists()
-    if plain_taken:
-        head = read_head(plain)
-        if head is None or _same_directory(head.directory, key):
-            return Resolution(plain)
+    names = _names(progress_dir, directory)
+    taken = [p.exists() or bak_path(p).exists() for p in names]
+    # The hash-suffixed names first: a directory's base name may itself look like
+    # another directory's hashed name, so every taken name is checked for its owner.
+    for path, is_taken in [*zip(names[1:], taken[1:], strict=True), (names[0], taken[0])]:
+        if is_taken and _owns(path, key):
+            return Resolution(path)
+    free = next((p for p, is_taken in zip(names, taken, strict=True)
+                 if not is_taken), names[-1])
     if current_hash and has_images:
         for other in progress_files(progress_dir):
             head = read_head(other)
             if (head is None or head.directory_hash != current_hash
                     or not os.path.isabs(head.directory) or os.path.isdir(head.directory)):
                 continue
-            return Resolution(hashed if plain_taken else plain, adopted_from=head.directory,
-                              source=other)
-    return Resolution(hashed if plain_taken else plain)
+            target = other if other in names else free  # adopted before, not yet saved
+            return Resolution(target, adopted_from=head.directory, source=other)
+    return Resolution(free)
+
+
+def _names(progress_dir: Path, directory: Path) -> list[Path]:
+    """The plain name, the 8-hex name, then longer hashes for names taken by others."""
+    plain, hashed = candidates(progress_dir, directory)
+    digest = hashlib.sha256(directory_key(directory).encode("utf-8", "surrogateescape"))
+    stem = sanitize(directory.name)
+    return [plain, hashed, *(progress_dir / f"{stem}_{digest.hexdigest()[:n]}{SUFFIX}"
+                             for n in (16, 64))]
+
+
+def _owns(path: Path, key: str) -> bool:
+    """Whether the taken file `path` belongs to `key` (an unreadable one is presumed to)."""
+    head = read_head(path)
+    return head is None or _same_directory(head.directory, key)
 
 
 def adopt(source: Path, target: Path) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import msgspec
 
-from crop_progress import migrate
+from crop_progress import fsio, migrate
 from crop_progress.model import SCHEMA_VERSION, Progress, decode, encode
 from crop_progress.timefmt import now
 
@@ -41,19 +41,6 @@ def bak_path(path: Path) -> Path:
     return path.with_name(path.name + BAK_SUFFIX)
 
 
-def fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some filesystems refuse fsync on folders; the rename is still atomic
-    finally:
-        os.close(fd)
-
-
 def atomic_write(path: Path, data: bytes) -> os.stat_result:
     """Durably replace `path` with `data`; raises StoreError and leaves `path` as it was."""
     folder = path.parent
@@ -62,16 +49,14 @@ def atomic_write(path: Path, data: bytes) -> os.stat_result:
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+            fsio.write_all(fd, data)
             os.fsync(fd)
             os.fchmod(fd, 0o644)
         finally:
             os.close(fd)
         os.replace(tmp_name, path)
         tmp_name = None
-        fsync_dir(folder)
+        fsio.fsync_dir(folder)
         return path.stat()
     except OSError as exc:
         raise StoreError(exc.errno or errno.EIO, f"cannot write {path}: {exc.strerror or exc}",
@@ -109,7 +94,7 @@ def quarantine(path: Path) -> Path | None:
     except OSError as exc:
         raise StoreError(exc.errno or errno.EIO, f"cannot set aside {path}: {exc}",
                          str(path)) from exc
-    fsync_dir(path.parent)
+    fsio.fsync_dir(path.parent)
     return target
 
 
@@ -168,6 +153,27 @@ def read(path: Path, *, directory: str | None = None) -> Loaded | None:
     except OSError as exc:
         raise StoreError(exc.errno or errno.EIO, f"cannot read {path}: {exc}", str(path)) from exc
     return parse(data, directory=directory, source=str(path))
+
+
+def load_for_write(path: Path, directory: str) -> Loaded | None:
+    """`read` for the writer: a file of an older schema is migrated and saved, its
+    original bytes kept as `.bak` first; repairs are saved too. None when `path`
+    does not exist; raises as `read` does, and then has written nothing."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StoreError(exc.errno or errno.EIO, f"cannot read {path}: {exc}", str(path)) from exc
+    loaded = parse(data, directory=directory, source=str(path))
+    if loaded.migrated_from is not None:
+        atomic_write(bak_path(path), data)
+        loaded.messages.append(f"migrated from schema version {loaded.migrated_from} to "
+                               f"{SCHEMA_VERSION}; the original was kept as "
+                               f"{bak_path(path).name}")
+    if loaded.needs_save:
+        save(path, loaded.progress)
+    return loaded
 
 
 def _dedupe(items: list[str]) -> list[str]:

@@ -3,59 +3,17 @@ done exactly once, no acknowledged report lost."""
 
 from __future__ import annotations
 
-import collections
-import json
-import os
 import random
-import re
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import psutil
 import pytest
 from conftest import make_images
+from procs import ACKED, kill_daemon_at_random, multicrop, outcomes, record, stop_daemon
 
-from crop_progress.audit import read_events
-from crop_progress.paths import lock_path
 from crop_protocol.messages import ClaimedImage
-from cropd.lock import holder_pid
-
-ACKED = re.compile(r"^\S+\s+\[\d+/\d+\] (\S+)", re.M)
-
-
-def multicrop(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "crop_client.multicrop", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def outcomes(progress_dir: Path, directory: Path) -> collections.Counter[str]:
-    key = str(directory.resolve()) + "/"
-    done = collections.Counter()
-    for event in read_events(progress_dir / "audit", directory=key):
-        if event.op in ("crop", "keep"):
-            done[event.file] += 1
-        elif event.op == "undo":
-            done[event.file] -= 1
-    return done
-
-
-def record(progress_dir: Path, name: str) -> dict:
-    return json.loads((progress_dir / f"{name}_progress.json").read_text())
-
-
-def stop_daemon(endpoint: str) -> None:
-    pid = holder_pid(lock_path(endpoint))
-    if not pid:
-        return
-    try:
-        process = psutil.Process(pid)
-        process.terminate()
-    except psutil.NoSuchProcess:
-        return
-    psutil.wait_procs([process], timeout=10)
 
 
 @pytest.mark.timeout(180)
@@ -135,24 +93,6 @@ def test_killed_client_gives_its_images_back(tmp_path: Path, progress_dir: Path,
     assert record(progress_dir, "killed")["completed_count"] == 6
 
 
-def kill_daemon_loop(endpoint: str, kills: int, clients: list[subprocess.Popen[str]],
-                     rng: random.Random) -> int:
-    """SIGKILL the running cropd at random moments while the clients work."""
-    done = 0
-    lock = lock_path(endpoint)
-    while done < kills and any(c.poll() is None for c in clients):
-        time.sleep(rng.uniform(0.05, 0.6))
-        pid = holder_pid(lock)
-        if not pid:
-            continue
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            continue
-        done += 1
-    return done
-
-
 @pytest.mark.timeout(300)
 def test_cropd_killed_20_times_under_three_clients(tmp_path: Path, progress_dir: Path,
                                                    endpoint: str) -> None:
@@ -162,7 +102,7 @@ def test_cropd_killed_20_times_under_three_clients(tmp_path: Path, progress_dir:
     clients = [multicrop(str(work), "--auto", "center", "--aspect", "4:3", "--per-batch", "2")
                for _ in range(3)]
     try:
-        kills = kill_daemon_loop(endpoint, 20, clients, rng)
+        kills = kill_daemon_at_random(endpoint, 20, clients, rng)
         results = [c.communicate(timeout=200) for c in clients]
         # after the storm: anything left is finished by one more run
         final = subprocess.run([sys.executable, "-m", "crop_client.multicrop", str(work),

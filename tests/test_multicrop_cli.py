@@ -5,23 +5,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from conftest import make_images
 from PIL import Image, ImageCms, PngImagePlugin
-from test_many_clients import stop_daemon
+from procs import run_multicrop as run
+from procs import stop_daemon
 
 pytestmark = pytest.mark.timeout(120)
-
-
-def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-        timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "crop_client.multicrop", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=timeout,
-                          env=env or os.environ.copy())
 
 
 @pytest.fixture(autouse=True)

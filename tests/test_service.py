@@ -70,7 +70,7 @@ def missing(argv, **kwargs):
 def env(tmp_path, monkeypatch):
     home = tmp_path / "home"
     config = tmp_path / "config"
-    home.mkdir()
+    home.mkdir(exist_ok=True)
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
     return tmp_path

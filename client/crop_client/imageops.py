@@ -33,6 +33,8 @@ from typing import Any, BinaryIO
 
 from PIL import Image, JpegImagePlugin, PngImagePlugin, TiffImagePlugin, UnidentifiedImageError
 
+from crop_progress import fsio
+
 # The images are the user's own AI upscales, not untrusted input: a 16384² PNG
 # (268 MP) is ordinary here, above Pillow's decompression-bomb guard (179 MP).
 Image.MAX_IMAGE_PIXELS = 1 << 30
@@ -220,9 +222,9 @@ def move_file(src: Path, dest: Path) -> None:
         copy_file(src, dest)
         os.unlink(src)
     else:
-        _fsync_dir(dest.parent)
+        fsio.fsync_dir(dest.parent)
     if src.parent != dest.parent:
-        _fsync_dir(src.parent)
+        fsio.fsync_dir(src.parent)
 
 
 def is_full_image(box: Sequence[int], size: tuple[int, int]) -> bool:
@@ -593,19 +595,7 @@ def _write_atomically(
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    _fsync_dir(folder)
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename in ``folder`` durable (best effort; not possible on Windows)."""
-    if os.name == "nt":
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    fsio.fsync_dir(folder)
 
 
 _NO_FAST_COPY = frozenset(

@@ -76,8 +76,9 @@ class Session:
 
     def _on_silence(self, attempt: int) -> None:
         """No answer: start a daemon if allowed (the lock keeps it to one)."""
-        failed = self._daemon is not None and self._daemon.poll() not in (None, 0)
-        if failed:
+        code = self._daemon.poll() if self._daemon is not None else None
+        if code is not None and code > 0:  # it could not start (killed ones are restarted)
+            self._daemon = None
             raise DaemonUnavailable(f"cropd could not start: {spawn.last_words(self.endpoint)}")
         if self.autostart and (attempt == 1 or spawn.socket_missing(self.endpoint)) \
                 and (self._daemon is None or self._daemon.poll() is not None):

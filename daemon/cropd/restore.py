@@ -63,8 +63,12 @@ def load(state: State, directory: Path, progress_dir: Path, output_dir: str | No
     audit_dir = progress_dir / "audit"
     dirty = False
     try:
-        loaded = store.read(path, directory=key)
+        loaded = (store.load_for_write(path, key) if for_write
+                  else store.read(path, directory=key))
     except DamagedFileError as exc:
+        if not for_write:
+            raise Refusal(ErrorCode.DAMAGED, f"{exc}. Open the directory in multicrop or run "
+                          "`cropctl rebuild DIR` to recover it") from None
         guess = Progress(directory=key)
         out = _output_dir(output_dir, guess, directory)
         try:
@@ -86,18 +90,8 @@ def load(state: State, directory: Path, progress_dir: Path, output_dir: str | No
                 dirty = True
         else:
             progress = loaded.progress
-            if loaded.migrated_from is not None:
-                messages.append(f"Migrated the progress file from schema version "
-                                f"{loaded.migrated_from}; the original is kept as .bak")
-                if for_write:
-                    try:
-                        store.backup(path)
-                    except StoreError as exc:
-                        raise Refusal(ErrorCode.STORAGE_ERROR, str(exc)) from None
-                dirty = True
             if loaded.messages:
-                messages.append("Repaired the progress file: " + "; ".join(loaded.messages))
-                dirty = True
+                messages.append("Progress file: " + "; ".join(loaded.messages))
             if progress.directory != key:
                 progress.directory = key
                 dirty = True

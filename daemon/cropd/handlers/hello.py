@@ -5,12 +5,16 @@ from __future__ import annotations
 import os
 import time
 
+import psutil
+
 from crop_progress import __version__
 from crop_protocol import messages as m
 from crop_protocol.codec import PROTOCOL_VERSION
 from crop_protocol.errors import ErrorCode
 from cropd.clients import HOST, Client
 from cropd.state import Ctx, State
+
+MAX_CLIENTS = 1024
 
 
 def handle(state: State, ctx: Ctx, req: m.Hello) -> m.Welcome | m.Err:
@@ -19,6 +23,11 @@ def handle(state: State, ctx: Ctx, req: m.Hello) -> m.Welcome | m.Err:
                      message=f"client speaks protocol {req.protocol_version}, this daemon "
                              f"{PROTOCOL_VERSION}")
     client = state.clients.get(ctx.client_id)
+    if client is None and len(state.clients) >= MAX_CLIENTS:
+        return m.Err(code=ErrorCode.BUSY, message=f"too many clients ({MAX_CLIENTS})")
+    if req.host == HOST and not psutil.pid_exists(req.pid):
+        return m.Err(code=ErrorCode.BAD_REQUEST,
+                     message=f"no process {req.pid} on this host: Hello must name the client")
     if client is None or client.pid != req.pid:
         client = Client(id=ctx.client_id, pid=req.pid, host=req.host, program=req.program,
                         create_time=req.create_time)
