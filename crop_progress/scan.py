@@ -69,6 +69,8 @@ def scan_directory(directory: Path) -> Scan:
             try:
                 if not entry.is_file():
                     continue
+                if entry.is_symlink() and not _inside(entry.path, directory):
+                    continue  # a link out of the folder is not part of its work
             except OSError:
                 continue
             if is_image_name(name):
@@ -77,6 +79,10 @@ def scan_directory(directory: Path) -> Scan:
                 others.setdefault(os.path.splitext(name)[0], []).append(name)
     images.sort()
     return Scan(directory=directory, images=images, others=others, mtime_ns=mtime_ns)
+
+
+def _inside(path: str, directory: Path) -> bool:
+    return Path(path).resolve().parent == directory.resolve()
 
 
 def has_images(directory: Path) -> bool:

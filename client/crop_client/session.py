@@ -41,6 +41,7 @@ __all__ = ["DaemonError", "DaemonUnavailable", "Session"]
 log = logging.getLogger("crop_client")
 R = TypeVar("R")
 START_TIMEOUT = 15.0
+RECOVERY_TRIES = 8  # daemon restarts in a row that one call rides out
 
 
 class Session:
@@ -138,13 +139,18 @@ class Session:
             self.on_notice(text)
 
     def call(self, request: m.Request, expected: type[R], conn: Connection | None = None) -> R:
-        """Send a request; recover once after a daemon restart; raise on Err."""
+        """Send a request; after a daemon restart say Hello again and resend; raise on Err."""
         conn = conn or self.conn
-        epoch = self._epoch
-        reply = conn.call(request)
-        if isinstance(reply, m.Err) and reply.code == ErrorCode.UNKNOWN_CLIENT:
-            self._recover(conn, epoch)
+        for _ in range(RECOVERY_TRIES):
+            epoch = self._epoch
             reply = conn.call(request)
+            if not (isinstance(reply, m.Err) and reply.code == ErrorCode.UNKNOWN_CLIENT):
+                return _expect(reply, expected)
+            try:
+                self._recover(conn, epoch)
+            except DaemonError as exc:
+                if exc.code != ErrorCode.UNKNOWN_CLIENT:
+                    raise  # restarted again while we recovered: go round once more
         return _expect(reply, expected)
 
     # -- heartbeat ----------------------------------------------------------------

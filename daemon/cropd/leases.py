@@ -47,9 +47,10 @@ def expire(state: State) -> None:
 
 def drop_client(state: State, client_id: str, why: str) -> None:
     """The client is gone: its images go back to the queue, its sessions may end."""
-    client = state.clients.pop(client_id, None)
+    client = state.clients.get(client_id)
     if client is None:
         return
+    state.forget_client(client_id)
     log.info("client %s (pid %s, %s) %s", client_id, client.pid, client.program, why)
     for ident in client.dirs:
         directory = state.dirs.get(ident)

@@ -162,6 +162,7 @@ class Server:
             reply = out.reply
             if failed and out.ctx is not None and out.ctx.touched & failed.keys():
                 reasons = {failed[i] for i in out.ctx.touched if i in failed}
+                self._give_back(out.ctx)
                 reply = m.Err(code=ErrorCode.STORAGE_ERROR,
                               message="; ".join(sorted(reasons)) + " (nothing was changed)")
                 out.cache = False
@@ -170,6 +171,13 @@ class Server:
                 self.state.cache_reply(out.ctx.client_id, out.request_id, data)
             self._send(out.frames, data)
         self.state.last_busy = time.monotonic()
+
+    def _give_back(self, ctx: Ctx) -> None:
+        """A change that could not be written: its client keeps the image it held."""
+        for ident, name, lease in ctx.ended:
+            directory = self.state.dirs.get(ident)
+            if directory is not None:
+                directory.leases.setdefault(name, lease)
 
     def _send(self, frames: list[bytes], data: bytes) -> None:
         assert self.socket is not None

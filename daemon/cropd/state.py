@@ -14,9 +14,9 @@ from crop_protocol.errors import ErrorCode
 from cropd.clients import Client
 from cropd.clock import Clock
 from cropd.config import Config
-from cropd.directory import Directory, Ident
+from cropd.directory import Directory, Ident, Lease
 
-REPLY_CACHE_SIZE = 4096
+REPLIES_PER_CLIENT = 16  # a retry repeats one of a client's last few requests
 
 
 class Refusal(Exception):
@@ -33,6 +33,8 @@ class Ctx:
     client_id: str
     request_id: int
     touched: set[Ident] = field(default_factory=set)
+    # leases a handler ended, given back if its change cannot be made durable
+    ended: list[tuple[Ident, str, Lease]] = field(default_factory=list)
 
 
 @dataclass
@@ -51,7 +53,7 @@ class State:
         self.clients: dict[str, Client] = {}
         self.dirs: dict[Ident, Directory] = {}
         self.pending: list[Pending] = []
-        self.replies: OrderedDict[tuple[str, int], bytes] = OrderedDict()
+        self.replies: dict[str, OrderedDict[int, bytes]] = {}
         self.stopping = False
         self.last_busy = time.monotonic()
 
@@ -100,9 +102,17 @@ class State:
 
     # -- retried requests -------------------------------------------------------
     def cached_reply(self, client_id: str, request_id: int) -> bytes | None:
-        return self.replies.get((client_id, request_id))
+        cache = self.replies.get(client_id)
+        return cache.get(request_id) if cache is not None else None
 
     def cache_reply(self, client_id: str, request_id: int, data: bytes) -> None:
-        self.replies[(client_id, request_id)] = data
-        while len(self.replies) > REPLY_CACHE_SIZE:
-            self.replies.popitem(last=False)
+        if client_id not in self.clients:
+            return  # no Hello: nobody will retry
+        cache = self.replies.setdefault(client_id, OrderedDict())
+        cache[request_id] = data
+        while len(cache) > REPLIES_PER_CLIENT:
+            cache.popitem(last=False)
+
+    def forget_client(self, client_id: str) -> None:
+        self.clients.pop(client_id, None)
+        self.replies.pop(client_id, None)

@@ -35,6 +35,8 @@ def handle(state: State, ctx: Ctx, req: m.Report) -> m.Reported:
         found.mark_dirty()  # a retry after a failed write: make sure it is on disk now
         return m.Reported(summary=summary(found), duplicate=True, file=req.file,
                           outcome=req.outcome)
+    if lease is not None:
+        ctx.ended.append((found.ident, req.file, lease))
     event = state.emit(found, op, client=client, ctx=ctx, file=req.file, dest=req.dest,
                        companions=list(req.companions), reason=req.reason or (
                            "failed" if op == "fail" else None),
