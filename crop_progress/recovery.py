@@ -72,7 +72,7 @@ def rebuild(path: Path, directory: Path, output_dir: Path | None, audit_dir: Pat
     moved = quarantine(path)
     if moved is not None:
         set_aside.append(moved)
-        messages.append(f"the damaged file was kept as {moved.name}")
+        messages.append(f"the file it replaces was kept as {moved.name}")
     base: Progress | None = None
     bak = bak_path(path)
     try:

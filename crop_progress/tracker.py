@@ -171,6 +171,8 @@ class Tracker:
             p.last_session_end = event.ts
         elif op in OP_STATUS and event.file:
             self._set(event.file, OP_STATUS[op], event.reason)
+            if op == "delete" or event.moved:
+                self._left_directory(event.file, True)
             if op in ("crop", "keep"):
                 p.last_processed_file = event.file
             self._count_session_image(+1)
@@ -178,8 +180,18 @@ class Tracker:
             if self.status(event.file) != PENDING:
                 self._set(event.file, PENDING)
                 self._count_session_image(-1)
+            self._left_directory(event.file, False)  # an undo brings the image back
         elif op == "reset":
             self._reset(event.ts)
+
+    def _left_directory(self, name: str, left: bool) -> None:
+        """Deleted or moved out by a client: the folder's hash no longer holds it."""
+        if left == (name in self.on_disk):
+            if left:
+                self.on_disk.discard(name)
+            else:
+                self.on_disk.add(name)
+            self.hash = directory_hash(list(self.on_disk))
 
     def mark(self, name: str, status: str) -> None:
         """Set a status outside the journal (recovery from the output directory)."""

@@ -327,7 +327,8 @@ def test_snapshot_counts_agree_with_the_lists():
     assert snap.deleted_files == ["img_04.png"]
     assert snap.total_images == 9
     assert snap.current_index == 4
-    assert snap.directory_hash == directory_hash(NAMES)
+    # the deleted image left the folder: the hash is of what the folder holds now
+    assert snap.directory_hash == directory_hash([n for n in NAMES if n != "img_04.png"])
     assert snap.modified == "2025-09-25T15:00:00.000Z"
     assert snap.created == "2025-01-01T00:00:00.000Z"
     assert snap.session_count == 1 and snap.sessions[0].images == 5
@@ -338,3 +339,12 @@ def test_snapshot_sets_created_once():
     t = fresh()
     assert t.snapshot("first").created == "first"
     assert t.snapshot("second").created == "first"
+
+
+def test_undo_of_a_delete_brings_the_image_back_into_the_hash():
+    t = fresh()
+    before = t.hash
+    play(t, ev("delete", "img_04.png", 1))
+    assert t.hash != before and "img_04.png" not in t.on_disk
+    play(t, ev("undo", "img_04.png", 2))
+    assert t.hash == before and t.status("img_04.png") == PENDING

@@ -48,6 +48,7 @@ class Directory:
     signature: tuple[int, int, int] | None = None  # of the file as we last wrote or read it
     scanned_at: float = field(default_factory=time.monotonic)
     read_only: bool = False           # loaded for a read; nothing written until opened
+    recovered: bool = False           # rebuilt from .bak + journal when it was loaded
 
     @property
     def ident(self) -> Ident:
@@ -100,6 +101,7 @@ class Directory:
 
     def summary_fields(self) -> dict[str, Any]:
         fields = overview.from_tracker(self.tracker, str(self.progress_file), len(self.leases))
+        fields["active_windows"] = len(self.clients)
         fields["output_directory"] = _with_slash(self.output_dir)
         return fields
 

@@ -73,7 +73,7 @@ def _read_back(state: State, ident: Ident) -> None:
     if directory is None:
         return
     try:
-        reload(state, directory)
+        reload(state, directory)  # its messages are logged there
     except Refusal as exc:
         log.error("cannot read %s back after a failed write: %s", directory.progress_file,
                   exc.message)

@@ -61,7 +61,7 @@ def load(state: State, directory: Path, progress_dir: Path, output_dir: str | No
         else:
             path = resolution.source
     audit_dir = progress_dir / "audit"
-    dirty = False
+    dirty = recovered = False
     try:
         loaded = (store.load_for_write(path, key) if for_write
                   else store.read(path, directory=key))
@@ -76,7 +76,7 @@ def load(state: State, directory: Path, progress_dir: Path, output_dir: str | No
                                    reason=f"The progress file was damaged ({exc}); recovered")
         except StoreError as err:
             raise Refusal(ErrorCode.STORAGE_ERROR, str(err)) from None
-        tracker, dirty = rec.tracker, True
+        tracker, dirty, recovered = rec.tracker, True, True
         messages += rec.messages
     except FutureSchemaError as exc:
         raise Refusal(ErrorCode.DAMAGED, str(exc)) from None
@@ -110,7 +110,8 @@ def load(state: State, directory: Path, progress_dir: Path, output_dir: str | No
             state.clock.at_least(int(iso_to_epoch(stamp) * 1000))
     result = Directory(key=key, path=directory, progress_dir=progress_dir, progress_file=path,
                        output_dir=out, tracker=tracker, scan=scan,
-                       signature=file_signature(path), read_only=not for_write)
+                       signature=file_signature(path), read_only=not for_write,
+                       recovered=recovered)
     result.dirty = dirty and for_write
     return result, [m for m in messages if m]
 
@@ -119,11 +120,11 @@ def validate(tracker: Tracker, progress_before: Progress) -> list[str]:
     """The seed's consistency check: has the folder changed since the file was written?"""
     if not progress_before.directory_hash or progress_before.directory_hash == tracker.hash:
         return []
-    return [f"The directory changed since the last save: {len(tracker.on_disk)} image(s) in it "
-            f"now, {tracker.total_images} in the record"]
+    return [f"The directory changed since the last save (images added or removed outside "
+            f"crop-progress); the queue follows it: {len(tracker.on_disk)} image(s) in it now"]
 
 
-def reload(state: State, old: Directory) -> Directory:
+def reload(state: State, old: Directory) -> tuple[Directory, list[str]]:
     """Read a directory again from disk (after a failed write, or an edit behind our
     back), keeping its leases and clients."""
     fresh, messages = load(state, old.path, old.progress_dir, str(old.output_dir))
@@ -132,4 +133,4 @@ def reload(state: State, old: Directory) -> Directory:
     fresh.leases = old.leases
     fresh.clients = old.clients
     state.dirs[fresh.ident] = fresh
-    return fresh
+    return fresh, messages

@@ -163,6 +163,7 @@ class Summary(msgspec.Struct, kw_only=True):
     eta_seconds: float | None = None
     modified: str = ""
     last_activity: str | None = None
+    active_windows: int = 0       # clients that have the directory open now
 
 
 class Welcome(_Msg):

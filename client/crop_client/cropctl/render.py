@@ -134,7 +134,7 @@ def status(view: StatusView) -> None:
                 _text(s.deleted_count),
                 _text(format_duration(s.work_seconds)),
                 _text(last_session(s), "" if last_activity(s) else "dim"),
-                _text(s.active_claims, "bold magenta" if s.active_claims else ""),
+                _text(s.active_windows, "bold magenta" if s.active_windows else ""),
             )
         out.print(table)
     _say_daemon(out, view.daemon)

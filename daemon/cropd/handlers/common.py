@@ -39,9 +39,9 @@ def directory(state: State, path_text: str, progress_text: str | None = None,
     found = state.dirs.get((str(progress_dir), directory_key(path)))
     if found is not None:
         if found.changed_on_disk() and not found.dirty:
-            fresh = restore.reload(state, found)
+            fresh, notes = restore.reload(state, found)
             return fresh, ["The progress file changed on disk since the daemon wrote it; "
-                           "read it again"]
+                           "read it again", *notes]
         if output_dir and for_write:
             found.output_dir = Path(output_dir).expanduser().resolve()
         if for_write and found.read_only:

@@ -15,6 +15,12 @@ from cropd.state import Ctx, State
 def handle(state: State, ctx: Ctx, req: m.Rebuild) -> m.Ok:
     found, notes = directory(state, req.directory, req.progress_dir, req.output_dir,
                              for_write=True)
+    if found.recovered and notes:
+        found.recovered = False  # loading it just now was the rebuild: don't do it twice
+        state.emit(found, "rebuild", client=state.clients.get(ctx.client_id), ctx=ctx,
+                   reason="; ".join(notes))
+        return m.Ok(message=f"Rebuilt {found.progress_file.name}", summary=summary(found),
+                    messages=notes)
     if req.output_dir:
         found.output_dir = Path(req.output_dir).expanduser().resolve()
     rec = recovery.rebuild(found.progress_file, found.path, found.output_dir, found.audit_dir,
