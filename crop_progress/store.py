@@ -41,6 +41,15 @@ def bak_path(path: Path) -> Path:
     return path.with_name(path.name + BAK_SUFFIX)
 
 
+def _read_bytes(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StoreError(exc.errno or errno.EIO, f"cannot read {path}: {exc}", str(path)) from exc
+
+
 def atomic_write(path: Path, data: bytes) -> os.stat_result:
     """Durably replace `path` with `data`; raises StoreError and leaves `path` as it was."""
     folder = path.parent
@@ -73,12 +82,9 @@ def save(path: Path, progress: Progress) -> os.stat_result:
 
 def backup(path: Path) -> bool:
     """Copy the current file to `.bak` (the state at the end of the previous session)."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
+    data = _read_bytes(path)
+    if data is None:
         return False
-    except OSError as exc:
-        raise StoreError(exc.errno or errno.EIO, f"cannot read {path}: {exc}", str(path)) from exc
     atomic_write(bak_path(path), data)
     return True
 
@@ -146,25 +152,17 @@ def parse(data: bytes, *, directory: str | None = None, source: str = "progress 
 def read(path: Path, *, directory: str | None = None) -> Loaded | None:
     """Load `path`; None when it does not exist. Raises DamagedFileError or
     FutureSchemaError (and StoreError when it cannot be read at all)."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise StoreError(exc.errno or errno.EIO, f"cannot read {path}: {exc}", str(path)) from exc
-    return parse(data, directory=directory, source=str(path))
+    data = _read_bytes(path)
+    return None if data is None else parse(data, directory=directory, source=str(path))
 
 
 def load_for_write(path: Path, directory: str) -> Loaded | None:
     """`read` for the writer: a file of an older schema is migrated and saved, its
     original bytes kept as `.bak` first; repairs are saved too. None when `path`
     does not exist; raises as `read` does, and then has written nothing."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
+    data = _read_bytes(path)
+    if data is None:
         return None
-    except OSError as exc:
-        raise StoreError(exc.errno or errno.EIO, f"cannot read {path}: {exc}", str(path)) from exc
     loaded = parse(data, directory=directory, source=str(path))
     if loaded.migrated_from is not None:
         atomic_write(bak_path(path), data)

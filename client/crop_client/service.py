@@ -433,14 +433,8 @@ def _uninstall_systemd(result: ServiceResult, dry_run: bool, runner: Runner) -> 
         # Without a manager `disable` may still have dropped the link (it works
         # on files); make sure no dangling link to a removed unit is left.
         _remove_wants_link(path)
-    try:
-        path.unlink()
-    except FileNotFoundError:
-        pass
-    except OSError as exc:
-        return result.fail(f"Could not remove {path}: {exc}")
-    result.installed = False
-    result.say(f"Removed {path}")
+    if not _remove_file(result, path):
+        return result
 
     if unreachable:
         _tell_later(result, outcome, [_systemctl("stop", UNIT_NAME), reload])
@@ -576,14 +570,8 @@ def _uninstall_launchd(
         result.say(f"launchctl was not found; if the agent is loaded, run: {_show(bootout)}")
     else:
         result.say(f"`{_show(bootout)}`: {outcome.message} (it was probably not loaded)")
-    try:
-        path.unlink()
-    except FileNotFoundError:
-        pass
-    except OSError as exc:
-        return result.fail(f"Could not remove {path}: {exc}")
-    result.installed = False
-    result.say(f"Removed {path}")
+    if not _remove_file(result, path):
+        return result
     return result
 
 
@@ -688,3 +676,15 @@ def status(
         if result.daemon:
             result.say(result.daemon)
     return result
+
+
+def _remove_file(result: ServiceResult, path: Path) -> bool:
+    """Remove the installed unit or agent; False (with the reason said) when it cannot."""
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        result.fail(f"Could not remove {path}: {exc}")
+        return False
+    result.installed = False
+    result.say(f"Removed {path}")
+    return True
