@@ -1,0 +1,82 @@
+"""Figure 3: durable reports per second held by 4 concurrent client processes on one
+directory (group commit), against 1 client process alone on the same daemon.
+
+Each phase gets a fresh folder of the same size. The progress file's
+replacements are counted with inotify, so the figure "progress-file writes per
+report" shows how much the group commit merged.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from bench import env, files, inotify
+from bench.config import Sizes
+from bench.stats import ms, ratio
+from bench.table import Row
+
+
+def _phase(root: Path, daemon: env.Daemon, name: str, clients: int,
+           sizes: Sizes) -> tuple[float, int, int, float, int | None]:
+    """Returns (reports per second, reports, errors, median pair, file writes)."""
+    folder = root / "clients" / name
+    output = root / "clients" / f"{name}_cropped"
+    files.make_empty_images(folder, sizes.client_dir_images)
+    counter = None
+    if inotify.available():
+        counter = inotify.ReplaceCounter(daemon.progress_dir).start()
+    workers = [env.track(subprocess.Popen(
+        [sys.executable, "-m", "bench.report_worker", daemon.endpoint, str(folder), str(output),
+         str(sizes.client_seconds)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        env=daemon.env)) for _ in range(clients)]
+    results = []
+    try:
+        for worker in workers:
+            assert worker.stdout is not None
+            if worker.stdout.readline().strip() != b"ready":
+                raise RuntimeError("a client process did not start")
+        for worker in workers:
+            assert worker.stdin is not None
+            worker.stdin.write(b"go\n")
+            worker.stdin.flush()
+        for worker in workers:
+            out, _ = worker.communicate(timeout=sizes.client_seconds + 60)
+            results.append(json.loads(out.decode().strip().splitlines()[-1]))
+    finally:
+        for worker in workers:
+            env.stop(worker)
+        counts = counter.stop() if counter is not None else None
+    reports = sum(int(r["reports"]) for r in results)
+    errors = sum(int(r["errors"]) for r in results)
+    seconds = max(float(r["seconds"]) for r in results)
+    pair = sorted(float(r["pair_median"]) for r in results)[len(results) // 2]
+    writes = None
+    if counts is not None:
+        writes = sum(n for file, n in counts.items() if file.endswith("_progress.json")
+                     and file.startswith(name))
+    return reports / seconds, reports, errors, pair, writes
+
+
+def measure(root: Path, sizes: Sizes) -> list[Row]:
+    with env.Daemon(root, "d-clients").start() as daemon:
+        one = _phase(root, daemon, "solo", 1, sizes)
+        many = _phase(root, daemon, "shared", sizes.clients, sizes)
+    rate, reports, _, _, writes = many
+    row = Row("3", f"reports/s, {sizes.clients} client processes ({sizes.client_seconds:g} s)",
+              ours=f"{rate:.0f}/s", baseline=f"{one[0]:.0f}/s (1 client)",
+              ratio=ratio(rate, one[0]), goal="≥ 100/s total")
+    row.met = rate >= 100.0
+    if not row.met:
+        row.miss = f"{100.0 - rate:.0f}/s short"
+    for label, (r, n, e, p, w) in ((f"{sizes.clients} clients", many), ("1 client", one)):
+        per = f"{w / n:.2f} progress-file writes per report" if w is not None and n else \
+            "writes per report: n/a (no inotify)"
+        row.notes.append(f"{label}: {n} reports at {r:.0f}/s, {e} errors, median "
+                         f"claim+report {ms(p)} per client; {per}")
+    if writes is not None and reports:
+        row.notes.append("group commit: fewer than 1 write per report means reports that "
+                         "arrived together shared one atomic write")
+    return [row]
