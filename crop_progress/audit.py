@@ -64,42 +64,70 @@ def encode_line(event: Event) -> bytes:
 
 
 class AuditLog:
-    """Appends events to the day file of each event; `sync=True` makes them durable."""
+    """Appends events to the day file of each event; `sync=True` makes them durable.
+
+    The current day's file stays open between appends (the daemon appends on
+    every poll round); it is checked for a torn last line once, when opened.
+    """
 
     def __init__(self, audit_dir: Path) -> None:
         self.dir = audit_dir
+        self._fd: int | None = None
+        self._day: str | None = None
+        self._unsynced_new_file = False
 
     def append(self, events: Iterable[Event], sync: bool = True) -> None:
         by_day: dict[str, list[bytes]] = {}
         for event in events:
             by_day.setdefault(day_of(event.ts), []).append(encode_line(event))
-        if not by_day:
-            return
-        self.dir.mkdir(parents=True, exist_ok=True)
         for day, lines in by_day.items():
-            path = log_file(self.dir, day)
-            created = not path.exists()
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             try:
-                _repair_torn_tail(fd, path)
-                fsio.write_all(fd, b"".join(lines))
-                if sync:
-                    os.fsync(fd)
-            finally:
-                os.close(fd)
-            if created and sync:
-                fsio.fsync_dir(self.dir)
+                fsio.write_all(self._open(day), b"".join(lines))
+            except OSError:
+                self.close()  # reopen next time: the tail is checked again
+                raise
+            if sync:
+                self.sync()
 
+    def sync(self) -> None:
+        """Make what was appended durable (the day file, and its folder if new)."""
+        if self._fd is None:
+            return
+        try:
+            os.fsync(self._fd)
+        except OSError:
+            self.close()
+            raise
+        if self._unsynced_new_file:
+            fsio.fsync_dir(self.dir)
+            self._unsynced_new_file = False
 
-def _repair_torn_tail(fd: int, path: Path) -> None:
-    """Start on a fresh line if a crash left the file without its final newline."""
-    size = os.fstat(fd).st_size
-    if size == 0:
-        return
-    with open(path, "rb") as reader:
-        reader.seek(size - 1)
-        if reader.read(1) != b"\n":
-            fsio.write_all(fd, b"\n")
+    def _open(self, day: str) -> int:
+        if self._fd is not None and self._day == day and os.fstat(self._fd).st_nlink:
+            return self._fd
+        self.close()
+        self.dir.mkdir(parents=True, exist_ok=True)
+        path = log_file(self.dir, day)
+        created = not path.exists()
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                fsio.write_all(fd, b"\n")  # a crash left a torn line: start a fresh one
+        except OSError:
+            os.close(fd)
+            raise
+        self._fd, self._day = fd, day
+        self._unsynced_new_file = self._unsynced_new_file or created
+        return fd
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = self._day = None
+
+    def __del__(self) -> None:
+        self.close()
 
 
 def day_files(audit_dir: Path, since_day: str | None = None) -> list[Path]:

@@ -94,6 +94,18 @@ def read_head(path: Path) -> _Head | None:
     return None
 
 
+def peek_head(path: Path) -> _Head | None:
+    """`read_head` from the first few KiB: the head fields come first in every file
+    we write, so scanning many large files for their owner stays cheap."""
+    try:
+        with open(path, "rb") as reader:
+            start = reader.read(4096)
+    except OSError:
+        return read_head(path)
+    head = _salvage_head(start)
+    return head if head is not None and head.directory_hash else read_head(path)
+
+
 def _same_directory(owner: str, key: str) -> bool:
     if owner == key:
         return True
@@ -142,7 +154,7 @@ def resolve(progress_dir: Path, directory: Path, current_hash: str | None = None
                  if not is_taken), names[-1])
     if current_hash and has_images:
         for other in progress_files(progress_dir):
-            head = read_head(other)
+            head = peek_head(other)
             if (head is None or head.directory_hash != current_hash
                     or not os.path.isabs(head.directory) or os.path.isdir(head.directory)):
                 continue

@@ -46,14 +46,17 @@ class Scan:
         return directory_hash(self.images)
 
     def companions(self, image: str) -> list[str]:
-        """The image's companions, sorted: same stem, plus its group's `.decision`."""
-        stem = os.path.splitext(image)[0]
-        found = list(self.others.get(stem, ()))
-        group = group_stem(stem)
-        if group is not None:
-            found += [n for n in self.others.get(group, ())
-                      if n.lower().endswith(DECISION_EXTENSION)]
-        return sorted(set(found))
+        return companions_in(self.others, image)
+
+
+def companions_in(others: dict[str, list[str]], image: str) -> list[str]:
+    """An image's companions, sorted: same stem, plus its group's `.decision`."""
+    stem = os.path.splitext(image)[0]
+    found = list(others.get(stem, ()))
+    group = group_stem(stem)
+    if group is not None:
+        found += [n for n in others.get(group, ()) if n.lower().endswith(DECISION_EXTENSION)]
+    return sorted(set(found))
 
 
 def scan_directory(directory: Path) -> Scan:

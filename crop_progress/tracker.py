@@ -50,38 +50,45 @@ class RescanReport:
 
 class Tracker:
     def __init__(self, progress: Progress, on_disk: Iterable[str],
-                 threshold: float = BREAK_THRESHOLD) -> None:
+                 threshold: float = BREAK_THRESHOLD, disk_hash: str | None = None) -> None:
         self.progress = progress
         self.threshold = threshold
-        self.completed: dict[str, None] = dict.fromkeys(progress.completed_files)
+        # One string object per name, shared by every set and list below: a
+        # 10,000-image directory holds each name once (memory, with 50 open).
+        names = {n: n for n in on_disk}
+        one = names.get
+        self.completed: dict[str, None] = dict.fromkeys(one(f, f) for f in progress.completed_files)
         self.skipped: dict[str, None] = dict.fromkeys(
-            f for f in progress.skipped_files if f not in self.completed)
+            one(f, f) for f in progress.skipped_files if f not in self.completed)
         self.failed: dict[str, str] = {
-            f.file: f.reason for f in progress.failed_files
+            one(f.file, f.file): f.reason for f in progress.failed_files
             if f.file not in self.completed and f.file not in self.skipped}
         self.deleted: dict[str, None] = dict.fromkeys(
-            f for f in progress.deleted_files
+            one(f, f) for f in progress.deleted_files
             if f not in self.completed and f not in self.skipped and f not in self.failed)
         last = iso_to_epoch(progress.last_event_at) if progress.last_event_at else None
         self.clock = WorkClock(threshold, last)
-        self.on_disk: set[str] = set(on_disk)
-        self.hash = directory_hash(list(self.on_disk))
+        self.on_disk: set[str] = set(names)
+        self.hash = disk_hash or directory_hash(list(self.on_disk))
         self._rebuild_order()
 
     # -- the resume order ---------------------------------------------------
     def _rebuild_order(self) -> None:
         self.order = sorted(self.on_disk | self.completed.keys() | self.deleted.keys())
-        self.pos = {name: i for i, name in enumerate(self.order)}
         self.cursor = 0
 
+    def index(self, name: str) -> int | None:
+        """The place of `name` in the resume order (sorted), None when not in it."""
+        at = bisect.bisect_left(self.order, name)
+        return at if at < len(self.order) and self.order[at] == name else None
+
     def _ensure_in_order(self, name: str) -> None:
-        if name in self.pos:
+        if self.index(name) is not None:
             return
-        index = bisect.bisect_left(self.order, name)
-        self.order.insert(index, name)
-        self.pos = {n: i for i, n in enumerate(self.order)}
-        if index <= self.cursor:
-            self.cursor = index
+        at = bisect.bisect_left(self.order, name)
+        self.order.insert(at, name)
+        if at <= self.cursor:
+            self.cursor = at
 
     def status(self, name: str) -> str:
         if name in self.completed:
@@ -122,15 +129,14 @@ class Tracker:
         if retry_failed:
             retry += [n for n in self.failed if n in self.on_disk]
         if retry:
-            extra = sorted((n for n in retry if n not in exclude and n in self.pos),
-                           key=self.pos.__getitem__)[:limit]
-            picked = sorted(picked + extra, key=self.pos.__getitem__)[:limit]
+            extra = sorted(n for n in retry if n not in exclude and self.index(n) is not None)
+            picked = sorted(picked + extra[:limit])[:limit]  # sorted is resume order
         return picked
 
     def remaining(self) -> int:
         """Images still to do (not completed, deleted, skipped or failed)."""
-        waiting = sum(1 for n in self.skipped if n in self.pos)
-        waiting += sum(1 for n in self.failed if n in self.pos)
+        waiting = sum(1 for n in self.skipped if self.index(n) is not None)
+        waiting += sum(1 for n in self.failed if self.index(n) is not None)
         return self.total_images - len(self.completed) - waiting
 
     # -- counts -------------------------------------------------------------
@@ -141,7 +147,7 @@ class Tracker:
     @property
     def current_index(self) -> int:
         cursor = self._advance()
-        return cursor - sum(1 for n in self.deleted if self.pos.get(n, cursor) < cursor)
+        return cursor - sum(1 for n in self.deleted if bisect.bisect_left(self.order, n) < cursor)
 
     @property
     def open_session(self) -> SessionRecord | None:
@@ -216,8 +222,9 @@ class Tracker:
         elif status == DELETED:
             self.deleted[name] = None
         self._ensure_in_order(name)
-        if status == PENDING and self.pos[name] < self.cursor:
-            self.cursor = self.pos[name]
+        at = self.index(name)
+        if status == PENDING and at is not None and at < self.cursor:
+            self.cursor = at
 
     def _reset(self, ts: str) -> None:
         p = self.progress

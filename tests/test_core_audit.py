@@ -65,8 +65,10 @@ def test_torn_last_line_is_tolerated_then_healed(audit):
     path = log_file(audit, "2025-09-25")
     whole = path.read_bytes()
     torn = msgspec.json.encode(ev("crop", "c.png", 2))[:25]
+    log.close()
     path.write_bytes(whole + torn)  # a crash in the middle of an append
     assert [e.file for e in read_events(audit)] == ["a.png", "b.png"]
+    log = AuditLog(audit)  # the next process
     log.append([ev("keep", "d.png", 3)])
     assert [e.file for e in read_events(audit)] == ["a.png", "b.png", "d.png"]
     lines = path.read_bytes().split(b"\n")

@@ -10,7 +10,7 @@ from typing import Any
 
 from crop_progress import overview, store
 from crop_progress.paths import audit_dir
-from crop_progress.scan import Scan, scan_directory
+from crop_progress.scan import companions_in, scan_directory
 from crop_progress.tracker import Tracker
 
 RESCAN_MIN_SECONDS = 1.0
@@ -40,7 +40,9 @@ class Directory:
     progress_file: Path
     output_dir: Path
     tracker: Tracker
-    scan: Scan
+    # non-image files by stem, from the last scan (the tracker holds the image names)
+    others: dict[str, list[str]]
+    scan_mtime_ns: int
     leases: dict[str, Lease] = field(default_factory=dict)
     clients: set[str] = field(default_factory=set)
     dirty: bool = False               # must be on disk before the next ack
@@ -59,7 +61,7 @@ class Directory:
         return audit_dir(self.progress_dir)
 
     def companions(self, name: str) -> list[str]:
-        return self.scan.companions(name)
+        return companions_in(self.others, name)
 
     def refresh_scan(self, force: bool = False) -> list[str]:
         """Rescan when the folder changed (new images, companions); returns messages."""
@@ -70,12 +72,12 @@ class Directory:
             mtime_ns = self.path.stat().st_mtime_ns
         except OSError:
             return []
-        if not force and mtime_ns == self.scan.mtime_ns:
+        if not force and mtime_ns == self.scan_mtime_ns:
             self.scanned_at = now
             return []
-        self.scan = scan_directory(self.path)
-        self.scanned_at = now
-        return self.tracker.rescan(self.scan.images).messages()
+        scan = scan_directory(self.path)
+        self.others, self.scan_mtime_ns, self.scanned_at = scan.others, scan.mtime_ns, now
+        return self.tracker.rescan(scan.images).messages()
 
     def changed_on_disk(self) -> bool:
         return self.signature is not None and file_signature(self.progress_file) != self.signature

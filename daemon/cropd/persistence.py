@@ -12,7 +12,7 @@ import logging
 import time
 from collections import defaultdict
 
-from crop_progress.audit import AuditLog, Event
+from crop_progress.audit import Event
 from crop_progress.store import StoreError
 from cropd.config import LAZY_SAVE_SECONDS
 from cropd.directory import Ident
@@ -35,7 +35,7 @@ def flush(state: State) -> dict[Ident, str]:
     state.pending = []
     for audit_dir, events in groups.items():
         try:
-            AuditLog(audit_dir).append(events, sync=sync[audit_dir])  # type: ignore[arg-type]
+            state.audit_log(audit_dir).append(events, sync=sync[audit_dir])  # type: ignore[arg-type]
         except OSError as exc:
             reason = f"cannot write the audit log in {audit_dir}: {exc.strerror or exc}"
             log.error(reason)

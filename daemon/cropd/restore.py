@@ -51,7 +51,8 @@ def load(state: State, directory: Path, progress_dir: Path, output_dir: str | No
         scan = scan_directory(directory)
     except OSError as exc:
         raise Refusal(ErrorCode.NOT_FOUND, f"cannot read {directory}: {exc.strerror}") from None
-    resolution = naming.resolve(progress_dir, directory, scan.hash, bool(scan.images))
+    disk_hash = scan.hash
+    resolution = naming.resolve(progress_dir, directory, disk_hash, bool(scan.images))
     messages: list[str] = []
     path = resolution.path
     if resolution.source is not None:
@@ -84,7 +85,7 @@ def load(state: State, directory: Path, progress_dir: Path, output_dir: str | No
         raise Refusal(ErrorCode.STORAGE_ERROR, str(exc)) from None
     else:
         if loaded is None:
-            tracker = Tracker(Progress(directory=key), scan.images, threshold)
+            tracker = Tracker(Progress(directory=key), scan.images, threshold, disk_hash)
             if recovery.replay(tracker, audit_dir, None):
                 messages.append("The progress file was missing; rebuilt from the audit log")
                 dirty = True
@@ -95,7 +96,7 @@ def load(state: State, directory: Path, progress_dir: Path, output_dir: str | No
             if progress.directory != key:
                 progress.directory = key
                 dirty = True
-            tracker = Tracker(progress, scan.images, threshold)
+            tracker = Tracker(progress, scan.images, threshold, disk_hash)
             replayed = recovery.replay(tracker, audit_dir, progress.modified or None)
             if replayed:
                 messages.append(f"Recovered {replayed} outcome(s) from the audit log that the "
@@ -109,7 +110,8 @@ def load(state: State, directory: Path, progress_dir: Path, output_dir: str | No
         if stamp:
             state.clock.at_least(int(iso_to_epoch(stamp) * 1000))
     result = Directory(key=key, path=directory, progress_dir=progress_dir, progress_file=path,
-                       output_dir=out, tracker=tracker, scan=scan,
+                       output_dir=out, tracker=tracker, others=scan.others,
+                       scan_mtime_ns=scan.mtime_ns,
                        signature=file_signature(path), read_only=not for_write,
                        recovered=recovered)
     result.dirty = dirty and for_write

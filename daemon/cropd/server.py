@@ -132,6 +132,8 @@ class Server:
         persistence.save_lazy(state, force=True)
         if failed:
             log.error("could not save on exit: %s", failed)
+        for audit in state.audit_logs.values():
+            audit.close()
         if self.socket is not None:
             self.socket.close(0)
             self.socket = None
@@ -148,6 +150,8 @@ class Server:
         assert self.socket is not None
         outs: list[_Out] = []
         for _ in range(DRAIN_LIMIT):
+            if not self.socket.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+                break
             try:
                 frames = self.socket.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:

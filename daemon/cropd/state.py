@@ -9,7 +9,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from crop_progress.audit import ClientRef, Event
+from crop_progress.audit import AuditLog, ClientRef, Event
 from crop_protocol.errors import ErrorCode
 from cropd.clients import Client
 from cropd.clock import Clock
@@ -56,6 +56,14 @@ class State:
         self.replies: dict[str, OrderedDict[int, bytes]] = {}
         self.stopping = False
         self.last_busy = time.monotonic()
+        self.audit_logs: dict[Path, AuditLog] = {}
+
+    def audit_log(self, folder: Path) -> AuditLog:
+        """The journal of a progress folder, its day file kept open between rounds."""
+        log = self.audit_logs.get(folder)
+        if log is None:
+            log = self.audit_logs[folder] = AuditLog(folder)
+        return log
 
     # -- clients ------------------------------------------------------------
     def client(self, ctx: Ctx) -> Client:

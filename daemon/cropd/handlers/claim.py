@@ -53,7 +53,7 @@ def _lease(state: State, ctx: Ctx, found: Directory, name: str) -> m.ClaimedImag
         return None
     leases.grant(state, found, name, ctx.client_id)
     state.emit(found, "claim", client=state.clients[ctx.client_id], file=name, sync=False)
-    return m.ClaimedImage(file=name, path=str(path), position=found.tracker.pos[name] + 1,
+    return m.ClaimedImage(file=name, path=str(path), position=(found.tracker.index(name) or 0) + 1,
                           companions=found.companions(name), size=size)
 
 

@@ -61,5 +61,5 @@ def check_name(directory: Directory, name: str) -> None:
     path = directory.path / name
     if path.is_symlink() and path.resolve().parent != directory.path:
         raise Refusal(ErrorCode.BAD_REQUEST, f"{name} is a link to outside the directory")
-    if name not in directory.tracker.pos and not path.is_file():
+    if directory.tracker.index(name) is None and not path.is_file():
         raise Refusal(ErrorCode.NOT_FOUND, f"{name} is not an image of {directory.key}")

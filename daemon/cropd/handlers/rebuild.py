@@ -24,7 +24,7 @@ def handle(state: State, ctx: Ctx, req: m.Rebuild) -> m.Ok:
     if req.output_dir:
         found.output_dir = Path(req.output_dir).expanduser().resolve()
     rec = recovery.rebuild(found.progress_file, found.path, found.output_dir, found.audit_dir,
-                           found.scan.images, state.config.break_threshold,
+                           sorted(found.tracker.on_disk), state.config.break_threshold,
                            reason="Rebuilt on request")
     found.tracker = rec.tracker
     found.signature = file_signature(found.progress_file)
