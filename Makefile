@@ -20,8 +20,8 @@ $(STAMP): pyproject.toml
 # display (ssh, container) it runs the headless tool instead and says so.
 run: $(STAMP)
 	@if [ -z "$$DISPLAY" ] && [ -z "$$WAYLAND_DISPLAY" ] && [ "$$(uname)" != "Darwin" ]; then \
-	  echo "No display found: running the headless tool (multicrop --auto center)."; \
-	  $(BIN)/multicrop --auto center $(ARGS); \
+	  echo "No display found: running the headless tool (multicrop --auto center --aspect 1:1)."; \
+	  $(BIN)/multicrop --auto center --aspect 1:1 $(ARGS); \
 	else \
 	  $(BIN)/multicrop $(ARGS); \
 	fi
