@@ -81,7 +81,9 @@ class Session:
         if code is not None and code > 0:  # it could not start (killed ones are restarted)
             self._daemon = None
             raise DaemonUnavailable(f"cropd could not start: {spawn.last_words(self.endpoint)}")
-        if self.autostart and (attempt == 1 or spawn.socket_missing(self.endpoint)) \
+        # No live process holds the instance lock: nobody will answer, start one.
+        # (One that holds it is alive but busy: wait for it.)
+        if self.autostart and spawn.lock_holder(self.endpoint) is None \
                 and (self._daemon is None or self._daemon.poll() is not None):
             log.info("no daemon answers on %s: starting one", self.endpoint)
             self._daemon = self._start_daemon()

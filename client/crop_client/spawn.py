@@ -12,7 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from crop_progress.paths import daemon_log_path, socket_path
+import psutil
+
+from crop_progress.paths import daemon_log_path, lock_path, socket_path
 
 IDLE_EXIT = 600
 SPAWN_LOG_LIMIT = 1 << 20
@@ -57,3 +59,29 @@ def last_words(endpoint: str) -> str:
     except OSError:
         return "no log"
     return lines[-1] if lines else "no output"
+
+
+def lock_holder(endpoint: str) -> int | None:
+    """The live process named in the instance lock file, if any.
+
+    The daemon writes its pid there while it holds the lock and empties it on
+    exit; after a crash the pid stays, so the process is checked. (cropd's own
+    `holder_pid` lives in the daemon package, which clients never import.)
+    """
+    try:
+        text = lock_path(endpoint).read_text()
+    except OSError:
+        return None
+    try:
+        pid = int(text.strip() or 0)
+    except ValueError:
+        return None
+    return pid if pid > 0 and process_alive(pid) else None
+
+
+def process_alive(pid: int) -> bool:
+    """True while `pid` runs (a zombie waiting for its parent counts as gone)."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False

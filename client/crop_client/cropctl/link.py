@@ -23,6 +23,7 @@ import psutil
 
 from crop_client.cropctl.errors import EXIT_DAEMON, CtlError
 from crop_client.errors import DaemonError, DaemonUnavailable
+from crop_client.spawn import lock_holder, process_alive
 from crop_progress.paths import default_endpoint, lock_path, socket_path
 from crop_protocol import messages as m
 
@@ -35,32 +36,6 @@ ASK_TRY = 1.0
 ASK_TOTAL = 2.0
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 15.0
-
-
-def lock_holder(endpoint: str) -> int | None:
-    """The live process named in the instance lock file, if any.
-
-    The daemon writes its pid there while it holds the lock and empties it on
-    exit; after a crash the pid stays, so the process is checked. (cropd's own
-    `holder_pid` lives in the daemon package, which clients never import.)
-    """
-    try:
-        text = lock_path(endpoint).read_text()
-    except OSError:
-        return None
-    try:
-        pid = int(text.strip() or 0)
-    except ValueError:
-        return None
-    return pid if pid > 0 and process_alive(pid) else None
-
-
-def process_alive(pid: int) -> bool:
-    """True while `pid` runs (a zombie waiting for its parent counts as gone)."""
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
 
 
 def is_cropd(pid: int) -> bool:
