@@ -61,6 +61,3 @@ def decode(data: bytes) -> Progress:
     """Strict decode of a version-2 file; raises msgspec errors on any damage."""
     return _decoder.decode(data)
 
-
-def from_builtins(obj: object) -> Progress:
-    return msgspec.convert(obj, Progress)

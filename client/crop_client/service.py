@@ -182,16 +182,6 @@ def launchd_log_path() -> Path:
     return Path.home() / "Library" / "Logs" / "crop-progress" / "cropd.launchd.log"
 
 
-def service_path(platform: str | None = None) -> Path | None:
-    """The file `install` writes on this platform, or None where there is no service."""
-    manager = manager_for(platform)
-    if manager == SYSTEMD:
-        return unit_path()
-    if manager == LAUNCHD:
-        return plist_path()
-    return None
-
-
 # ---------------------------------------------------------------- templates
 
 

@@ -15,7 +15,6 @@ import signal
 import socket
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import zmq
 
@@ -260,6 +259,3 @@ class Server:
             log.info("no clients for %.0f s: exiting (--idle-exit)", idle_exit)
             state.stopping = True
 
-
-def progress_dir_ready(path: Path) -> None:
-    path.mkdir(parents=True, exist_ok=True)
