@@ -161,3 +161,30 @@ def test_unreachable_daemon_exits_2(tmp_path: Path) -> None:
     result = run(str(tmp_path / "d"), "--auto", "keep", env=env)
     assert result.returncode == 2, result.stderr
     assert "daemon" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_ctrl_c_keeps_what_was_reported(tmp_path: Path, progress_dir: Path) -> None:
+    import signal
+    import time
+
+    from procs import multicrop
+
+    work = tmp_path / "interrupted"
+    make_images(work, 400, size=(600, 400))
+    proc = multicrop(str(work), "--auto", "center", "--aspect", "1:1")
+    seen = ""
+    while "✂️" not in seen:  # interrupt once it is cropping
+        line = proc.stdout.readline()  # type: ignore[union-attr]
+        assert line, "multicrop ended before cropping"
+        seen += line
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    out = seen + out
+    assert proc.returncode == 130, err
+    assert "Stopped (Ctrl+C)" in out and "Traceback" not in err
+    reported = out.count("✂️")
+    data = json.loads((progress_dir / "interrupted_progress.json").read_text())
+    # Ctrl+C may land between an acknowledged report and the line that prints it
+    assert 0 < reported <= data["completed_count"] <= reported + 1
+    assert data["sessions"][-1]["end"] is not None

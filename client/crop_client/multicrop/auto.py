@@ -22,6 +22,7 @@ from crop_progress.timefmt import format_duration
 from crop_protocol import messages as m
 
 EXIT_OK, EXIT_INPUT, EXIT_DAEMON = 0, 1, 2
+EXIT_INTERRUPTED = 130  # the shell's convention for SIGINT
 DISPLAY_EVERY = 10
 MARK = {"cropped": "✂️ ", "kept": "✅", "skipped": "⏭️ ", "failed": "⚠️ ", "deleted": "🗑️ "}
 
@@ -37,6 +38,8 @@ def run_auto(options: Options) -> int:
         print(f"multicrop: the progress daemon cannot be reached or started: {exc}",
               file=sys.stderr)
         return EXIT_DAEMON
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
     try:
         return _run(session, options)
     except DaemonUnavailable as exc:
@@ -49,6 +52,9 @@ def run_auto(options: Options) -> int:
     except OSError as exc:
         print(f"multicrop: {exc}", file=sys.stderr)
         return EXIT_INPUT
+    except KeyboardInterrupt:
+        say("\n⏸️  Stopped (Ctrl+C). Everything reported so far is saved; run again to resume.")
+        return EXIT_INTERRUPTED
     finally:
         session.close()
 
