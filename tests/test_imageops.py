@@ -27,7 +27,7 @@ from PIL import (
     TiffImagePlugin,
 )
 
-from crop_client import imageops
+from crop_client import image_metadata, imageops
 from crop_client.imageops import ImageError
 
 pytestmark = pytest.mark.timeout(60)
@@ -105,7 +105,7 @@ def exif_with(orientation: int | None = None, **tags: object) -> Image.Exif:
     exif[272] = "Model 1"  # Model
     exif.get_ifd(0x8769)[0x9003] = "2024:05:06 07:08:09"  # DateTimeOriginal, Exif IFD
     if orientation is not None:
-        exif[imageops.ORIENTATION] = orientation
+        exif[image_metadata.ORIENTATION] = orientation
     return exif
 
 
@@ -254,7 +254,7 @@ def test_every_orientation_crops_in_the_displayed_frame(
     with Image.open(dest) as b:
         assert b.size == (box[2] - box[0], box[3] - box[1])
         assert b.tobytes() == shown.crop(box).tobytes()
-        assert b.getexif()[imageops.ORIENTATION] == 1
+        assert b.getexif()[image_metadata.ORIENTATION] == 1
         assert b.getexif()[271] == "TestCam"
         # Shown again by a viewer that honours EXIF: no second turn.
         assert ImageOps.exif_transpose(b).tobytes() == shown.crop(box).tobytes()
@@ -271,7 +271,7 @@ def test_box_mapping_agrees_with_exif_transpose(
     width: int, height: int, orientation: int, data: st.DataObject
 ) -> None:
     im = noise((width, height), seed=width * 100 + height)
-    method = imageops._TRANSPOSE.get(orientation)
+    method = image_metadata.TRANSPOSE.get(orientation)
     shown = im.transpose(method) if method is not None else im
     left = data.draw(st.integers(0, shown.width - 1))
     right = data.draw(st.integers(left + 1, shown.width))
@@ -341,7 +341,7 @@ def test_orientation_from_an_imagemagick_raw_profile(work: Path, out: Path) -> N
 
     with Image.open(dest) as b:
         assert b.tobytes() == shown.crop((2, 3, 20, 30)).tobytes()
-        assert b.getexif()[imageops.ORIENTATION] == 1
+        assert b.getexif()[image_metadata.ORIENTATION] == 1
         assert b.getexif()[271] == "TestCam"
         assert ImageOps.exif_transpose(b).size == (18, 27)
     assert b"zTXt" in dict(png_chunks(dest))
@@ -367,7 +367,7 @@ def test_jpeg_orientation_6_box_in_rotated_frame(work: Path, out: Path) -> None:
         assert b.format == "JPEG"
         assert b.size == (32, 48)
         exif = b.getexif()
-        assert exif[imageops.ORIENTATION] == 1
+        assert exif[image_metadata.ORIENTATION] == 1
         assert exif[271] == "TestCam"
         assert exif.get_ifd(0x8769)[0x9003] == "2024:05:06 07:08:09"
         assert b.quantization == source_tables
@@ -453,7 +453,7 @@ def test_webp_lossy_round_trip_stays_lossy(work: Path, out: Path) -> None:
         shown = ImageOps.exif_transpose(a)
         assert b.size == (32, 24)
         assert b.info["icc_profile"] == ICC
-        assert b.getexif()[imageops.ORIENTATION] == 1
+        assert b.getexif()[image_metadata.ORIENTATION] == 1
         assert diff(b, shown.crop((0, 0, 32, 24))) < 6
 
 
@@ -498,7 +498,7 @@ def test_tiff_with_orientation_is_cropped_upright(work: Path, out: Path) -> None
     imageops.crop_image(src, dest, (4, 10, 20, 40))
 
     with Image.open(dest) as b:
-        assert b.getexif().get(imageops.ORIENTATION, 1) == 1
+        assert b.getexif().get(image_metadata.ORIENTATION, 1) == 1
         assert b.tobytes() == shown.crop((4, 10, 20, 40)).tobytes()
         assert ImageOps.exif_transpose(b).size == (16, 30)
         assert b'tiff:Orientation="1"' in b.tag_v2[700]
