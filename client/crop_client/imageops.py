@@ -2,9 +2,8 @@
 
 This module owns everything a client does to image files after it has claimed an
 image: the image's size as displayed (EXIF orientation applied), writing a crop
-in the source's own format with its metadata (PNG text chunks, EXIF, ICC
-profile, DPI, XMP; JPEG quantization tables and subsampling; WebP losslessness;
-TIFF compression), byte-for-byte copies and moves of originals and companions,
+in the source's own format with its metadata (what is kept, and how, is
+`image_metadata`'s), byte-for-byte copies and moves of originals and companions,
 and the crash-safe way every output file is written: a temporary name in the
 destination folder, flushed and fsynced, then ``os.replace``d onto the real
 name, so a killed process never leaves a half-written file under that name.
