@@ -82,6 +82,12 @@ class InProcessDaemon:
         self.thread.join(timeout=10)
         self.lock.release()
 
+    def __enter__(self) -> InProcessDaemon:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
 
 @pytest.fixture
 def daemon(endpoint: str, progress_dir: Path) -> Iterator[InProcessDaemon]:

@@ -121,32 +121,20 @@ def test_no_false_change_warning_after_a_delete(tmp_path: Path, endpoint: str,
                                                 progress_dir: Path) -> None:
     work = tmp_path / "quiet"
     make_images(work, 4)
-    first = InProcessDaemon(endpoint, progress_dir)
-    try:
-        with Session(endpoint, autostart=False) as session:
-            target, _ = open_target(session, work)
-            items = session.claim(target.directory, 2).items
-            carry_out(session, target, items[0], Decision("delete"))
-            carry_out(session, target, items[1], Decision("keep"))
-    finally:
-        first.stop()
+    with InProcessDaemon(endpoint, progress_dir), Session(endpoint, autostart=False) as session:
+        target, _ = open_target(session, work)
+        items = session.claim(target.directory, 2).items
+        carry_out(session, target, items[0], Decision("delete"))
+        carry_out(session, target, items[1], Decision("keep"))
     assert not (work / items[0].file).exists()
-    second = InProcessDaemon(endpoint, progress_dir)
-    try:
-        with Session(endpoint, autostart=False) as session:
-            target, opened = open_target(session, work)
-            assert opened.messages == []
-            assert opened.summary.total_images == 3
-            assert opened.summary.deleted_count == 1
-            # changed behind our back: an image added by hand is noticed
-            make_images(work, 5, prefix="zz")
-    finally:
-        second.stop()
-    third = InProcessDaemon(endpoint, progress_dir)
-    try:
-        with Session(endpoint, autostart=False) as session:
-            _, opened = open_target(session, work)
-            assert any("directory changed" in m for m in opened.messages)
-            assert opened.summary.total_images == 8
-    finally:
-        third.stop()
+    with InProcessDaemon(endpoint, progress_dir), Session(endpoint, autostart=False) as session:
+        target, opened = open_target(session, work)
+        assert opened.messages == []
+        assert opened.summary.total_images == 3
+        assert opened.summary.deleted_count == 1
+        # changed behind our back: an image added by hand is noticed
+        make_images(work, 5, prefix="zz")
+    with InProcessDaemon(endpoint, progress_dir), Session(endpoint, autostart=False) as session:
+        _, opened = open_target(session, work)
+        assert any("directory changed" in m for m in opened.messages)
+        assert opened.summary.total_images == 8

@@ -40,8 +40,7 @@ def test_socket_is_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         base.chmod(0o755)
         monkeypatch.setenv("XDG_RUNTIME_DIR", str(base))
         endpoint = ipc_endpoint(runtime_dir() / "cropd.sock")
-        daemon = InProcessDaemon(endpoint, tmp_path / "progress")
-        try:
+        with InProcessDaemon(endpoint, tmp_path / "progress"):
             sock = Path(endpoint.removeprefix("ipc://"))
             assert sock.parent.stat().st_mode & 0o777 == 0o700
             assert sock.stat().st_mode & 0o077 == 0
@@ -56,8 +55,6 @@ def test_socket_is_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
                 preexec_fn=lambda: (os.setgid(65534), os.setuid(65534)),
                 env={"PATH": "/usr/bin:/bin"}, cwd="/")
             assert as_nobody.stdout.strip() == "PermissionError", as_nobody.stderr
-        finally:
-            daemon.stop()
     finally:
         shutil.rmtree(base, ignore_errors=True)
 

@@ -31,11 +31,8 @@ def work_two_sessions(endpoint: str, work: Path) -> None:
 def worked(tmp_path: Path, endpoint: str, progress_dir: Path) -> tuple[Path, Path]:
     work = tmp_path / "hurt"
     make_images(work, 6)
-    first = InProcessDaemon(endpoint, progress_dir)
-    try:
+    with InProcessDaemon(endpoint, progress_dir):
         work_two_sessions(endpoint, work)
-    finally:
-        first.stop()
     progress = progress_dir / "hurt_progress.json"
     assert json.loads(progress.read_text())["completed_count"] == 3
     assert json.loads((progress_dir / "hurt_progress.json.bak").read_text())[
@@ -44,13 +41,9 @@ def worked(tmp_path: Path, endpoint: str, progress_dir: Path) -> tuple[Path, Pat
 
 
 def reopen(endpoint: str, progress_dir: Path, work: Path) -> tuple[list[str], int]:
-    daemon = InProcessDaemon(endpoint, progress_dir)
-    try:
-        with Session(endpoint, autostart=False) as session:
-            opened = session.open(work)
-            return opened.messages, opened.summary.completed_count
-    finally:
-        daemon.stop()
+    with InProcessDaemon(endpoint, progress_dir), Session(endpoint, autostart=False) as session:
+        opened = session.open(work)
+        return opened.messages, opened.summary.completed_count
 
 
 DAMAGE = {
@@ -109,12 +102,12 @@ def test_future_schema_is_refused_and_left_untouched(
     future["schema_version"] = 3
     data = json.dumps(future).encode()
     progress.write_bytes(data)
-    daemon = InProcessDaemon(endpoint, progress_dir)
-    try:
-        with Session(endpoint, autostart=False) as session, pytest.raises(DaemonError) as err:
-            session.open(work)
-    finally:
-        daemon.stop()
+    with (
+        InProcessDaemon(endpoint, progress_dir),
+        Session(endpoint, autostart=False) as session,
+        pytest.raises(DaemonError) as err,
+    ):
+        session.open(work)
     assert err.value.code == "DAMAGED"
     assert "schema version 3" in err.value.message and "upgrade" in err.value.message
     assert progress.read_bytes() == data
@@ -134,24 +127,20 @@ def test_read_only_progress_folder(tmp_path: Path, endpoint: str) -> None:
     try:
         work = tmp_path / "ro"
         make_images(work, 4)
-        daemon = InProcessDaemon(endpoint, folder)
-        try:
+        with InProcessDaemon(endpoint, folder):
             work_two_sessions(endpoint, work)
-        finally:
-            daemon.stop()
         before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
         subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
-        daemon = InProcessDaemon(endpoint, folder)
-        try:
-            with Session(endpoint, autostart=False) as session:
-                with pytest.raises(DaemonError) as err:
-                    session.open(work)
-                assert err.value.code == "STORAGE_ERROR"
-                assert "Read-only file system" in err.value.message
-                shown = session.show(work)
-                assert shown.summary.completed_count == 3
-        finally:
-            daemon.stop()
+        with (
+            InProcessDaemon(endpoint, folder),
+            Session(endpoint, autostart=False) as session,
+        ):
+            with pytest.raises(DaemonError) as err:
+                session.open(work)
+            assert err.value.code == "STORAGE_ERROR"
+            assert "Read-only file system" in err.value.message
+            shown = session.show(work)
+            assert shown.summary.completed_count == 3
         after = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
         assert after == before
     finally:

@@ -65,32 +65,31 @@ def test_real_full_filesystem(tmp_path: Path, endpoint: str) -> None:
     try:
         work = tmp_path / "disk"
         make_images(work, 40, companions=())
-        daemon = InProcessDaemon(endpoint, folder)
-        try:
-            with Session(endpoint, autostart=False) as session:
-                target = Target.from_opened(session.open(work))
-                items = session.claim(target.directory, 3).items
-                carry_out(session, target, items[0], Decision("skip"))
-                progress = folder / "disk_progress.json"
-                before = progress.read_bytes()
-                filler = folder / "filler"
-                fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
-                try:
-                    while True:
-                        os.write(fd, b"\0" * 4096)
-                except OSError as exc:
-                    assert exc.errno == errno.ENOSPC
-                finally:
-                    os.close(fd)
-                with pytest.raises(DaemonError) as err:
-                    carry_out(session, target, items[1], Decision("skip"))
-                assert err.value.code == "STORAGE_ERROR"
-                assert progress.read_bytes() == before
-                filler.unlink()
+        with (
+            InProcessDaemon(endpoint, folder),
+            Session(endpoint, autostart=False) as session,
+        ):
+            target = Target.from_opened(session.open(work))
+            items = session.claim(target.directory, 3).items
+            carry_out(session, target, items[0], Decision("skip"))
+            progress = folder / "disk_progress.json"
+            before = progress.read_bytes()
+            filler = folder / "filler"
+            fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+            try:
+                while True:
+                    os.write(fd, b"\0" * 4096)
+            except OSError as exc:
+                assert exc.errno == errno.ENOSPC
+            finally:
+                os.close(fd)
+            with pytest.raises(DaemonError) as err:
                 carry_out(session, target, items[1], Decision("skip"))
-                carry_out(session, target, items[2], Decision("skip"))
-        finally:
-            daemon.stop()
+            assert err.value.code == "STORAGE_ERROR"
+            assert progress.read_bytes() == before
+            filler.unlink()
+            carry_out(session, target, items[1], Decision("skip"))
+            carry_out(session, target, items[2], Decision("skip"))
         data = json.loads((folder / "disk_progress.json").read_text())
         assert data["skipped_files"] == [i.file for i in items]
         assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]

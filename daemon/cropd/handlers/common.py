@@ -58,8 +58,10 @@ def check_name(directory: Directory, name: str) -> None:
     if (not name or "/" in name or "\\" in name or name in (".", "..")
             or os.path.basename(name) != name):
         raise Refusal(ErrorCode.BAD_REQUEST, f"not a file name inside the directory: {name!r}")
+    if directory.tracker.index(name) is not None:
+        return  # one of its images (the scan never admits a link out of the folder)
     path = directory.path / name
     if path.is_symlink() and path.resolve().parent != directory.path:
         raise Refusal(ErrorCode.BAD_REQUEST, f"{name} is a link to outside the directory")
-    if directory.tracker.index(name) is None and not path.is_file():
+    if not path.is_file():
         raise Refusal(ErrorCode.NOT_FOUND, f"{name} is not an image of {directory.key}")
