@@ -45,6 +45,8 @@ class Event(msgspec.Struct, kw_only=True):
     batch: str | None = None
     moved: bool = False
     trashed: list[str] = msgspec.field(default_factory=list)
+    token: int | None = None            # claim: the lease token; outcomes: the one reported
+    out_size: list[int] | None = None   # crop: [w, h] of a shaped output
 
 
 _encoder = msgspec.json.Encoder()

@@ -46,6 +46,8 @@ class Progress(msgspec.Struct, kw_only=True):
     sessions: list[SessionRecord] = msgspec.field(default_factory=list)
     # Time of the last work event applied; work time continues from it on replay.
     last_event_at: str | None = None
+    # How outputs are shaped (`--fit`, `--max-side`, `--exact`); None: full resolution.
+    output_shape: str | None = None
 
 
 _encoder = msgspec.json.Encoder()

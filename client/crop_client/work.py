@@ -14,7 +14,6 @@ from typing import Literal
 
 from crop_client import imageops, trash
 from crop_client.session import Session
-from crop_progress.timefmt import now_iso
 from crop_protocol import messages as m
 
 Action = Literal["crop", "keep", "skip", "delete"]
@@ -46,7 +45,6 @@ class _Done:
     reason: str | None = None
     moved: bool = False
     trashed: list[str] = field(default_factory=list)
-    ops: list[m.FileOp] = field(default_factory=list)
 
 
 def carry_out(session: Session, target: Target, item: m.ClaimedImage, decision: Decision, *,
@@ -57,8 +55,7 @@ def carry_out(session: Session, target: Target, item: m.ClaimedImage, decision: 
     done = perform(target, item, decision)
     report = m.Report(directory=target.directory, file=item.file, outcome=done.outcome,
                       dest=done.dest, companions=list(item.companions), reason=done.reason,
-                      box=done.box, batch=batch, moved=done.moved, trashed=done.trashed,
-                      ops=done.ops)
+                      box=done.box, batch=batch, moved=done.moved, trashed=done.trashed)
     return session.report(report)
 
 
@@ -72,9 +69,7 @@ def perform(target: Target, item: m.ClaimedImage, decision: Decision) -> _Done:
     if decision.action == "delete":
         paths = [src, *[c for c in companions if c.exists()]]
         trashed = trash.trash(paths)
-        ops = [m.FileOp(op="trash", src=str(p), dest=t or None, ts=now_iso())
-               for p, t in zip(paths, trashed, strict=True)]
-        return _Done("deleted", dest=trashed[0] or None, trashed=trashed, ops=ops)
+        return _Done("deleted", dest=trashed[0] or None, trashed=trashed)
     out_dir = Path(target.output_dir)
     dest = out_dir / item.file
     try:
@@ -82,7 +77,6 @@ def perform(target: Target, item: m.ClaimedImage, decision: Decision) -> _Done:
     except imageops.ImageError as exc:
         return _Done("failed", reason=str(exc))
     out_dir.mkdir(parents=True, exist_ok=True)
-    ops: list[m.FileOp] = []
     box = decision.box
     cropped = decision.action == "crop" and box is not None and not imageops.is_full_image(
         box, size)
@@ -93,13 +87,10 @@ def perform(target: Target, item: m.ClaimedImage, decision: Decision) -> _Done:
             imageops.crop_image(src, dest, box)
         except imageops.ImageError as exc:
             return _Done("failed", reason=str(exc))
-        ops.append(m.FileOp(op="write", src=str(src), dest=str(dest), ts=now_iso()))
     elif target.move:
         imageops.move_file(src, dest)
-        ops.append(m.FileOp(op="move", src=str(src), dest=str(dest), ts=now_iso()))
     else:
         imageops.copy_file(src, dest)
-        ops.append(m.FileOp(op="copy", src=str(src), dest=str(dest), ts=now_iso()))
     for companion in companions:
         if not companion.exists():
             continue
@@ -108,14 +99,11 @@ def perform(target: Target, item: m.ClaimedImage, decision: Decision) -> _Done:
             imageops.move_file(companion, copy_dest)
         else:
             imageops.copy_file(companion, copy_dest)
-        ops.append(m.FileOp(op="move" if target.move else "copy", src=str(companion),
-                            dest=str(copy_dest), ts=now_iso()))
     if cropped and target.move:
         trashed = trash.trash([src])
-        ops.append(m.FileOp(op="trash", src=str(src), dest=trashed[0] or None, ts=now_iso()))
     return _Done("cropped" if cropped else "kept", dest=str(dest),
                  box=list(box) if cropped and box else None, moved=target.move,
-                 trashed=trashed, ops=ops)
+                 trashed=trashed)
 
 
 def take_back(target: Target, item: m.UndoneItem) -> list[str]:

@@ -10,8 +10,8 @@ from typing import Any, Literal
 
 import msgspec
 
+# The one outcome vocabulary, from the wire to the tracker and the progress file.
 Outcome = Literal["cropped", "kept", "skipped", "failed", "deleted"]
-OUTCOMES: tuple[str, ...] = ("cropped", "kept", "skipped", "failed", "deleted")
 
 
 class _Msg(msgspec.Struct, tag=True, kw_only=True, forbid_unknown_fields=False):
@@ -44,6 +44,7 @@ class Open(_Msg):
     retry_failed: bool = False
     move: bool = False
     read_only: bool = False  # --show-progress: no session, no claims
+    output_shape: str | None = None  # --fit/--max-side/--exact, recorded per directory
 
 
 class Claim(_Msg):
@@ -55,13 +56,6 @@ class Claim(_Msg):
 
 class Renew(_Msg):
     """Heartbeat: renew every lease of this client."""
-
-
-class FileOp(msgspec.Struct, kw_only=True):
-    op: str              # write, copy, move, trash, restore, remove
-    src: str | None = None
-    dest: str | None = None
-    ts: str = ""
 
 
 class Report(_Msg):
@@ -76,7 +70,8 @@ class Report(_Msg):
     batch: str | None = None
     moved: bool = False
     trashed: list[str] = msgspec.field(default_factory=list)
-    ops: list[FileOp] = msgspec.field(default_factory=list)
+    token: int = 0          # the lease token of the claim; a stale one is LEASE_LOST
+    out_size: list[int] | None = None  # [w, h] when the output was shaped
 
 
 class Release(_Msg):
@@ -164,6 +159,7 @@ class Summary(msgspec.Struct, kw_only=True):
     modified: str = ""
     last_activity: str | None = None
     active_windows: int = 0       # clients that have the directory open now
+    output_shape: str | None = None
 
 
 class Welcome(_Msg):
@@ -195,6 +191,7 @@ class ClaimedImage(msgspec.Struct, kw_only=True):
     position: int          # 1-based place in the directory's order
     companions: list[str] = msgspec.field(default_factory=list)
     size: int = 0
+    token: int = 0         # the lease token: monotonic per directory, sent back in Report
 
 
 class Claimed(_Msg):
@@ -202,6 +199,7 @@ class Claimed(_Msg):
     summary: Summary
     lease_ttl: float
     lost: list[str] = msgspec.field(default_factory=list)
+    held_by_others: int = 0  # images of this directory leased to other clients now
 
 
 class Renewed(_Msg):
@@ -227,6 +225,7 @@ class UndoneItem(msgspec.Struct, kw_only=True):
     moved: bool = False
     trashed: list[str] = msgspec.field(default_factory=list)
     box: list[int] | None = None
+    token: int = 0
 
 
 class Undone(_Msg):
