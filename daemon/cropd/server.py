@@ -141,8 +141,8 @@ class Server:
             log.error("could not save on exit: %s", failed)
         if state.rescanner is not None:
             state.rescanner.close()
-        for audit in state.audit_logs.values():
-            audit.close()
+        for storage in state.storages.values():
+            storage.close()
         if self.socket is not None:
             self.socket.close(0)
             self.socket = None

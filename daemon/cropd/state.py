@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crop_progress.audit import OUTCOME_OPS, AuditLog, ClientRef, Event
+from crop_progress.audit import OUTCOME_OPS, ClientRef, Event
+from crop_progress.storage import FileStorage
 from crop_protocol.errors import ErrorCode
 from cropd.clients import Client
 from cropd.clock import Clock
@@ -47,7 +48,7 @@ class Ctx:
 
 @dataclass
 class Pending:
-    audit_dir: Path
+    progress_dir: Path
     event: Event
     sync: bool
     ident: Ident
@@ -64,17 +65,18 @@ class State:
         self.replies: dict[str, OrderedDict[int, bytes]] = {}
         self.stopping = False
         self.last_busy = time.monotonic()
-        self.audit_logs: dict[Path, AuditLog] = {}
+        self.storages: dict[Path, FileStorage] = {}
         self.rescanner: Rescanner | None = None  # the server's; None: no rescans (tests)
         # Status of directories not loaded, by progress file: (file signature, summary)
         self.summaries: dict[Path, tuple[object, object]] = {}
 
-    def audit_log(self, folder: Path) -> AuditLog:
-        """The journal of a progress folder, its day file kept open between rounds."""
-        log = self.audit_logs.get(folder)
-        if log is None:
-            log = self.audit_logs[folder] = AuditLog(folder)
-        return log
+    def storage(self, progress_dir: Path) -> FileStorage:
+        """The progress files and journal of a progress folder (its day file kept open)."""
+        found = self.storages.get(progress_dir)
+        if found is None:
+            found = self.storages[progress_dir] = FileStorage(progress_dir,
+                                                              self.config.break_threshold)
+        return found
 
     # -- clients ------------------------------------------------------------
     def client(self, ctx: Ctx) -> Client:
@@ -110,7 +112,7 @@ class State:
         event = Event(ts=self.clock.now(), op=op, directory=directory.key, client=ref,
                       **fields)  # type: ignore[arg-type]
         directory.tracker.apply(event)
-        self.pending.append(Pending(directory.audit_dir, event, op in SYNCED_OPS,
+        self.pending.append(Pending(directory.progress_dir, event, op in SYNCED_OPS,
                                     directory.ident))
         directory.note_change(op in OUTCOME_OPS or op == "undo")
         if op in CHECKPOINT_OPS:

@@ -14,10 +14,6 @@ from cropd import restore
 from cropd.directory import Directory
 from cropd.state import Refusal, State
 
-OUTCOME_OP = {"cropped": "crop", "kept": "keep", "skipped": "skip", "failed": "fail",
-              "deleted": "delete"}
-OP_OUTCOME = {op: outcome for outcome, op in OUTCOME_OP.items()}
-
 
 def summary(directory: Directory) -> m.Summary:
     return msgspec.convert(directory.summary_fields(), m.Summary)
@@ -42,14 +38,13 @@ def directory(state: State, path_text: str, progress_text: str | None = None,
             fresh, notes = restore.reload(state, found)
             return fresh, ["The progress file changed on disk since the daemon wrote it; "
                            "read it again", *notes]
+        if for_write and found.read_only:  # loaded for a read: now load it as its writer
+            return restore.load_for(state, found, output_dir)
         if output_dir and for_write:
             found.output_dir = Path(output_dir).expanduser().resolve()
-        if for_write and found.read_only:
-            found.read_only = False
         return found, []
     loaded, messages = restore.load(state, path, progress_dir, output_dir, for_write=for_write)
-    if for_write:
-        state.dirs[loaded.ident] = loaded
+    state.dirs[loaded.ident] = loaded  # a read (Show) loads it once too; unloaded when idle
     return loaded, messages
 
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 import os
 
 from crop_progress import history
+from crop_progress.audit import OUTCOME_OP
 from crop_progress.tracker import OP_STATUS, PENDING
 from crop_protocol import messages as m
 from crop_protocol.errors import ErrorCode
-from cropd.handlers.common import OUTCOME_OP, check_name, summary
+from cropd.handlers.common import check_name, summary
 from cropd.state import Ctx, Refusal, State
 
 
