@@ -7,9 +7,12 @@ image is reported `failed` with its reason and the run goes on.
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import uuid
 from pathlib import Path
+from typing import Any
 
 from crop_client import imageops
 from crop_client.aspect import center_box
@@ -30,7 +33,44 @@ def say(text: str = "") -> None:
     print(text, flush=True)
 
 
+class _CtrlC:
+    """The first Ctrl+C asks the run to stop after the image in hand (a flag the loop
+    checks), the second stops at once. Python's own KeyboardInterrupt can be lost when
+    it lands in a finalizer ("Exception ignored in ..."), and then the run would go on
+    and exit 0; a flag cannot be lost."""
+
+    def __init__(self) -> None:
+        self.pressed = False
+        self._previous: Any = None
+
+    def __enter__(self) -> _CtrlC:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._press)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def _press(self, signum: int, frame: object) -> None:
+        if self.pressed:
+            raise KeyboardInterrupt
+        self.pressed = True
+
+    def check(self) -> None:
+        if self.pressed:
+            raise KeyboardInterrupt
+
+
+CTRL_C = _CtrlC()
+
+
 def run_auto(options: Options) -> int:
+    with CTRL_C:
+        return _run_auto(options)
+
+
+def _run_auto(options: Options) -> int:
     try:
         session = Session(options.endpoint, program="multicrop --auto")
     except DaemonUnavailable as exc:
@@ -117,6 +157,7 @@ def _one_directory(session: Session, directory: str, options: Options,
     last: m.Summary = summary
     current = None
     while left is None or done < left:
+        CTRL_C.check()
         want = options.per_batch if left is None else min(options.per_batch, left - done)
         claimed = session.claim(target.directory, want)
         if not claimed.items:
@@ -139,6 +180,7 @@ def _one_directory(session: Session, directory: str, options: Options,
                 f"{'' if outcome in ('cropped', 'kept') else ' ' + outcome}")
             if done % DISPLAY_EVERY == 0:
                 _display(last, current)
+            CTRL_C.check()
     if done == 0 and last.remaining == 0:
         say("✅ Nothing left to do in this directory")
     _display(last, current)
