@@ -164,13 +164,20 @@ def _first_sentence(text: str) -> str:
 
 
 class Failure(click.ClickException):
-    """A problem to tell in one line, with the exit code to leave with (1 or 2)."""
+    """A usage or input problem to tell in one line: exit 1."""
 
-    def __init__(self, message: str, code: int = EXIT_INPUT) -> None:
+    exit_code = EXIT_INPUT
+
+    def __init__(self, message: str) -> None:
         super().__init__(one_line(message))
-        self.exit_code = code
+
+
+class DaemonFailure(Failure):
+    """The daemon cannot be reached or started: exit 2."""
+
+    exit_code = EXIT_DAEMON
 
 
 def fail(message: str, code: int = EXIT_INPUT) -> NoReturn:
-    """Leave a command body with one line on stderr and `code`."""
-    raise Failure(message, code)
+    """Leave a command body with one line on stderr and `code` (1 or 2)."""
+    raise DaemonFailure(message) if code == EXIT_DAEMON else Failure(message)

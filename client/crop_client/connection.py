@@ -10,6 +10,7 @@ recognised by their id and dropped.
 from __future__ import annotations
 
 import itertools
+import math
 import time
 from collections.abc import Callable
 
@@ -93,7 +94,7 @@ class Connection:
         end = time.monotonic() + max(0.0, timeout)
         while True:
             left = end - time.monotonic()
-            if left <= 0 or not sock.poll(left * 1000, zmq.POLLIN):
+            if left <= 0 or not sock.poll(math.ceil(left * 1000), zmq.POLLIN):
                 return None
             data = sock.recv()
             try:

@@ -39,7 +39,7 @@ class Target:
 
 @dataclass
 class _Done:
-    outcome: str
+    outcome: m.Outcome
     dest: str | None = None
     box: list[int] | None = None
     reason: str | None = None
@@ -68,8 +68,8 @@ def perform(target: Target, item: m.ClaimedImage, decision: Decision) -> _Done:
         return _Done("failed", reason="vanished from the directory")
     if decision.action == "delete":
         paths = [src, *[c for c in companions if c.exists()]]
-        trashed = trash.trash(paths)
-        return _Done("deleted", dest=trashed[0] or None, trashed=trashed)
+        sent = trash.trash(paths)
+        return _Done("deleted", dest=sent[0] or None, trashed=sent)
     out_dir = Path(target.output_dir)
     dest = out_dir / item.file
     try:

@@ -88,11 +88,11 @@ def guard(fn: F) -> F:
 
 def json_flag(fn: F) -> F:
     return click.option("--json", "json_out", is_flag=True,
-                        help="print JSON instead of a table")(fn)  # type: ignore[return-value]
+                        help="print JSON instead of a table")(fn)
 
 
 def dir_argument(fn: F) -> F:
-    return click.argument("directory", metavar="DIR")(fn)  # type: ignore[return-value]
+    return click.argument("directory", metavar="DIR")(fn)
 
 
 def _link() -> Any:
@@ -320,7 +320,7 @@ def daemon_status(json_out: bool) -> int:
 
 def dry_run_flag(fn: F) -> F:
     return click.option("--dry-run", is_flag=True, help="print what would be written and "
-                        "run; change nothing")(fn)  # type: ignore[return-value]
+                        "run; change nothing")(fn)
 
 
 def _service_done(result: Any) -> int:

@@ -68,7 +68,7 @@ def _rate(value: float | None) -> str:
 
 def _session_open(s: m.Summary) -> bool:
     start, end = s.last_session_start, s.last_session_end
-    return bool(start) and (not end or start > end)
+    return bool(start) and (not end or (start or "") > end)
 
 
 def last_session(s: m.Summary) -> str:
