@@ -635,6 +635,16 @@ def test_service_status_reports_the_daemon(isolated_env: Path) -> None:
     assert "daemon: cropd is not running" in result.stdout
 
 
+def test_service_status_json(isolated_env: Path) -> None:
+    result = cropctl("service", "status", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["manager"] == "systemd" and data["installed"] is False
+    assert data["file"] == str(isolated_env / ".config/systemd/user/cropd.service")
+    assert data["daemon"]["running"] is False
+    assert set(data) >= {"enabled", "active", "command", "linger", "exit_code"}
+
+
 def test_service_uninstall_when_not_installed() -> None:
     result = invoke("service", "uninstall", "--dry-run")
     assert result.exit_code == 0

@@ -7,8 +7,8 @@ error; 2 it cannot be started (the lock cannot be taken, the endpoint cannot be
 bound).
 
 Logging goes to stderr and to a rotating file beside the endpoint's other files,
-except under a service manager (systemd: JOURNAL_STREAM or INVOCATION_ID;
-launchd: XPC_SERVICE_NAME), which keeps stderr itself: there, stderr alone, so
+except under a service manager that keeps stderr itself (systemd's journal,
+launchd's StandardErrorPath; see `service_manager`): there, stderr alone, so
 every line is logged once.
 """
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
+import stat
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -32,12 +33,27 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 Seconds = click.FloatRange(min=0, min_open=True)
 
 
-def service_manager(environ: Mapping[str, str] | None = None) -> str | None:
-    """"systemd" or "launchd" when one of them started us (and keeps our stderr)."""
+LAUNCHD_LABEL = "io.github.crop-progress.cropd"
+
+
+def service_manager(environ: Mapping[str, str] | None = None, stderr_fd: int = 2) -> str | None:
+    """"systemd" or "launchd" when one of them started us and keeps our stderr; else None.
+
+    systemd: JOURNAL_STREAM names the journal's `device:inode`, which stderr must be
+    (the variable leaks into terminals started from a service), or INVOCATION_ID with
+    stderr a pipe or socket. launchd: our agent's label, with stderr redirected to a
+    file (StandardErrorPath). A terminal, a spawn log or /dev/null is none of these.
+    """
     env = os.environ if environ is None else environ
-    if env.get("JOURNAL_STREAM") or env.get("INVOCATION_ID"):
+    try:
+        st = os.fstat(stderr_fd)
+    except OSError:
+        return None
+    if env.get("JOURNAL_STREAM") == f"{st.st_dev}:{st.st_ino}":
         return "systemd"
-    if env.get("XPC_SERVICE_NAME", "0") not in ("", "0"):  # a terminal on macOS sets "0"
+    if env.get("INVOCATION_ID") and (stat.S_ISFIFO(st.st_mode) or stat.S_ISSOCK(st.st_mode)):
+        return "systemd"
+    if env.get("XPC_SERVICE_NAME") == LAUNCHD_LABEL and stat.S_ISREG(st.st_mode):
         return "launchd"
     return None
 

@@ -360,10 +360,19 @@ def service_uninstall(dry_run: bool) -> int:
 @service.command("status", epilog=examples("cropctl service status",
                                            "cropctl service status --json"))
 @dry_run_flag
+@json_flag
 @guard
-def service_status(dry_run: bool) -> int:
+def service_status(dry_run: bool, json_out: bool) -> int:
     """Whether the service is installed, enabled and running, and whether a daemon
-    answers."""
-    from crop_client import service
+    answers.
 
-    return _service_done(service.status(dry_run=dry_run, probe=_probe))
+    --json prints the same as one object, with the daemon object of `daemon status`.
+    """
+    from crop_client import service
+    from crop_client.cropctl import render
+
+    if not json_out:
+        return _service_done(service.status(dry_run=dry_run, probe=_probe))
+    result = service.status(dry_run=dry_run)
+    render.print_json({**result.to_json(), "daemon": _daemon_view().to_json(full=True)})
+    return int(result.exit_code)
