@@ -41,7 +41,7 @@ def test_resume_with_limit_prints_the_seed_messages(tmp_path: Path, progress_dir
     second = run(str(work), "--auto", "keep", "--limit", "3")
     lines = second.stdout.splitlines()
     assert lines[0] == "🎯 Resuming crop session for '_asian/'"
-    assert lines[1] == "📊 Progress: 4/10 images completed (40.0%)"
+    assert lines[1] == "📊 Progress: 4/10 images completed (40%)"
     assert lines[2] == "⏰ Last session: just now"
     assert lines[3] == "🚀 Resuming at image 5/10..."
     assert "[5/10] img_0004.png" in lines[4]
