@@ -142,3 +142,15 @@ def test_help_is_whole_with_real_metavars_and_an_example(prog: str,
                      "BOOLEAN"):
         assert internal not in text, (internal, text)
     assert not re.search(r"^\S.{80,}$", text, re.M)  # nothing wider than asked
+
+
+def test_multicrop_completion_installs_into_the_xdg_folder(isolated_env: Path) -> None:
+    result = run("multicrop", "--install-completion", "fish")
+    assert result.returncode == 0, result.stderr
+    script = isolated_env / ".config/fish/completions/multicrop.fish"
+    assert "_MULTICROP_COMPLETE" in script.read_text()
+    env = {**os.environ, "_MULTICROP_COMPLETE": "bash_complete", "COMP_WORDS": "multicrop --au",
+           "COMP_CWORD": "1"}
+    words = subprocess.run([sys.executable, "-m", "crop_client.multicrop"], env=env,
+                           capture_output=True, text=True, timeout=30).stdout.split()
+    assert "plain,--auto" in words

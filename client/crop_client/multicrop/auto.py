@@ -7,6 +7,7 @@ image is reported `failed` with its reason and the run goes on.
 
 from __future__ import annotations
 
+import shlex
 import signal
 import sys
 import threading
@@ -148,7 +149,8 @@ def _one_directory(session: Session, directory: str, options: Options,
                           retry_skipped=options.retry_skipped, retry_failed=options.retry_failed,
                           move=options.move)
     summary = opened.summary
-    for line in start_lines(summary):
+    opening = start_lines(summary)
+    for line in opening:
         say(line)
     for note in opened.messages:
         say(f"⚠️  {note}")
@@ -182,7 +184,10 @@ def _one_directory(session: Session, directory: str, options: Options,
                 _display(last, current)
             CTRL_C.check()
     if done == 0 and last.remaining == 0:
-        say("✅ Nothing left to do in this directory")
+        if not any("Nothing left" in line for line in opening):
+            say("✅ Nothing left to do in this directory")
+        say(f"↩️  To do it again from the start: multicrop {shlex.quote(directory)} "
+            "--reset-progress (the old progress is kept as .bak)")
     _display(last, current)
     return done
 
