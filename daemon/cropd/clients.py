@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 
 import psutil
 
-from crop_progress.audit import Event
-
 HOST = socket.gethostname()
 
 
@@ -36,8 +34,6 @@ class Client:
     last_seen: float = field(default_factory=time.monotonic)
     # directory key -> options of its Open; the directories this client works in
     dirs: dict[tuple[str, str], DirOptions] = field(default_factory=dict)
-    # directory key -> submitted batches, newest last: each a list of its events
-    batches: dict[tuple[str, str], list[list[Event]]] = field(default_factory=dict)
 
     def alive(self, stale_after: float) -> bool:
         if self.host == HOST and self.pid > 0:
