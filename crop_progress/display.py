@@ -2,7 +2,8 @@
 
 These are part of the product's outside (SPEC.md), emoji included; the crop
 window's status bar, `multicrop --auto`, `--show-progress` and `cropctl show`
-all print them through here.
+all print them through here. Percents, rates and ETAs come from `figures`, so a
+percent reads the same here and in `cropctl status`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
+from crop_progress.figures import eta_seconds, percent, percent_text
 from crop_progress.timefmt import format_ago, format_duration
+
+__all__ = ["bar", "eta_seconds", "is_resume", "label", "percent", "progress_lines",
+           "start_lines"]
 
 BAR_WIDTH = 10
 
@@ -28,10 +33,6 @@ def label(directory: str) -> str:
     """`/abs/_asian/` → `_asian/` (the seed shows the folder name with a slash)."""
     name = directory.rstrip("/\\").rsplit("/", 1)[-1] or directory
     return name + "/"
-
-
-def percent(done: int, total: int) -> float:
-    return 100.0 * done / total if total else 0.0
 
 
 def bar(done: int, total: int, width: int = BAR_WIDTH) -> str:
@@ -54,7 +55,7 @@ def start_lines(p: ProgressLike, reference: datetime | None = None) -> list[str]
                 else "✅ Nothing to do: the directory holds no images"]
     lines = [f"🎯 Resuming crop session for '{name}'",
              f"📊 Progress: {p.completed_count}/{total} images completed "
-             f"({percent(p.completed_count, total):.1f}%)"]
+             f"({percent_text(p.completed_count, total)})"]
     if p.last_session_end:
         lines.append(f"⏰ Last session: {format_ago(p.last_session_end, reference)}")
     if p.current_index < total:
@@ -69,19 +70,10 @@ def progress_lines(directory: str, done: int, total: int, current: str | None,
                    eta_seconds: float | None = None) -> list[str]:
     """The seed's three-line display, plus an ETA line when a rate is known."""
     lines = [f"Processing: {label(directory)} [{bar(done, total)}] "
-             f"{int(percent(done, total))}% ({done}/{total})",
+             f"{percent_text(done, total)} ({done}/{total})",
              f"Current: {current or '-'}",
              f"Session: {session_images} images processed, "
              f"{format_duration(session_seconds)} work time"]
     if eta_seconds is not None and done < total:
         lines.append(f"ETA: {format_duration(eta_seconds)} for the {total - done} images left")
     return lines
-
-
-def eta_seconds(remaining: int, images: int, work_seconds: float) -> float | None:
-    """Time left at the rate of `images` done in `work_seconds` (the recent rate)."""
-    if remaining <= 0:
-        return 0.0
-    if images <= 0 or work_seconds <= 0:
-        return None
-    return remaining * work_seconds / images

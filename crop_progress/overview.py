@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from crop_progress.display import eta_seconds
+from crop_progress.figures import eta_seconds, percent
 from crop_progress.model import Progress
 from crop_progress.tracker import Tracker
 
@@ -42,7 +42,7 @@ def _fields(progress: Progress, progress_file: str, *, total: int, completed: in
         "skipped_count": skipped,
         "failed_count": failed,
         "deleted_count": deleted,
-        "percent": round(100.0 * completed / total, 1) if total else 0.0,
+        "percent": percent(completed, total),
         "work_seconds": round(progress.work_seconds, 3),
         "session_count": progress.session_count,
         "last_session_end": progress.last_session_end,

@@ -59,7 +59,7 @@ def test_resume_message_of_the_spec_from_the_seed_file(tmp_path):
 def test_resume_without_a_last_session_leaves_that_line_out():
     p = Progress(directory="/x/d/", total_images=10, completed_count=3, current_index=3)
     assert start_lines(p) == ["🎯 Resuming crop session for 'd/'",
-                              "📊 Progress: 3/10 images completed (30.0%)",
+                              "📊 Progress: 3/10 images completed (30%)",
                               "🚀 Resuming at image 4/10..."]
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import psutil
 import pytest
+from click.testing import CliRunner
 from conftest import InProcessDaemon, make_images, start_cropd, wait_for_socket
-from typer.testing import CliRunner
 
 from crop_client.cropctl.cli import app
 from crop_client.session import Session
@@ -182,7 +182,7 @@ def test_status_table_is_plain_when_piped(tmp_path: Path, daemon: InProcessDaemo
     assert "\x1b[" not in out
     rows = {line.split()[0]: line for line in out.splitlines() if line.startswith("_")}
     assert set(rows) == {"_asian/", "_euro/"}
-    assert "3/6" in rows["_asian/"] and "50.0%" in rows["_asian/"]
+    assert "3/6" in rows["_asian/"] and "50%" in rows["_asian/"]
     assert "3/3" in rows["_euro/"] and "██████████" in rows["_euro/"]
     assert out.index("_euro/") < out.index("_asian/")
     assert f"running (pid {os.getpid()})" in out
@@ -242,7 +242,9 @@ def test_show(tmp_path: Path, endpoint: str, progress_dir: Path, with_daemon: bo
         assert "Processing: _asian/ [█████░░░░░] 50% (3/6)" in out
         assert "Current: img_0002.png" in out
         assert "Session: 6 images processed" in out
-        assert "Last session:" in out and "ETA:" in out and "1 images left" in out
+        assert "Last session:" in out and "1 images left" in out
+        # seconds of work are no rate: no "ETA: 0s at 315789.5 images/hour"
+        assert "ETA: not enough work yet to tell" in out and "images/hour" not in out
         assert "Skipped (1):\n  img_0003.png: decide later" in out
         assert "Failed (1):\n  img_0005.png: " in out
         assert "Deleted (1):\n  img_0004.png" in out
@@ -293,6 +295,35 @@ def test_log(tmp_path: Path, endpoint: str, progress_dir: Path, with_daemon: boo
             running.stop()
 
 
+def test_log_fits_80_columns_and_wide_shows_everything(tmp_path: Path,
+                                                       daemon: InProcessDaemon) -> None:
+    dirs = populate(daemon.endpoint, tmp_path / "work")
+    events = json.loads(invoke("log", str(dirs["_asian"]), "--json").stdout)["events"]
+    narrow = subprocess.run([sys.executable, "-m", "crop_client.cropctl", "log",
+                             str(dirs["_asian"])], capture_output=True, text=True, timeout=30,
+                            env={**os.environ, "COLUMNS": "80"})
+    assert narrow.returncode == 0, narrow.stderr
+    lines = narrow.stdout.rstrip("\n").splitlines()
+    assert max(len(line) for line in lines) <= 80
+    rows = [line for line in lines if line[:2].isdigit()]
+    assert len(rows) == len(events)  # one line per event: nothing wraps
+    assert "→ _asian_cropped/" in narrow.stdout
+    assert str(tmp_path) not in narrow.stdout  # no absolute paths at 80 columns
+    wide = invoke("log", str(dirs["_asian"]), "--wide").stdout
+    cropped = str((tmp_path / "work" / "_asian_cropped").resolve())
+    assert cropped in wide and "test-populate" in wide  # full paths and the client
+
+
+def test_labels_tell_same_named_folders_apart() -> None:
+    from crop_client.cropctl.render import labels
+
+    dirs = ["/a/x/_asian/", "/b/x/_asian/", "/c/_euro/", "/data/_asian/"]
+    assert labels(dirs) == {"/a/x/_asian/": "a/x/_asian/", "/b/x/_asian/": "b/x/_asian/",
+                            "/c/_euro/": "_euro/", "/data/_asian/": "data/_asian/"}
+    assert labels(["/x/_asian/", "/_asian/"]) == {"/x/_asian/": "x/_asian/",
+                                                  "/_asian/": "/_asian/"}
+
+
 @pytest.mark.parametrize("with_daemon", [True, False])
 def test_stats(tmp_path: Path, endpoint: str, progress_dir: Path, with_daemon: bool) -> None:
     running = InProcessDaemon(endpoint, progress_dir, tick_seconds=0.1)
@@ -314,11 +345,13 @@ def test_stats(tmp_path: Path, endpoint: str, progress_dir: Path, with_daemon: b
         total_seconds = sum(r["work_seconds"] for r in data["rows"])
         assert data["total"]["work_seconds"] == pytest.approx(total_seconds, abs=0.01)
         assert data["total"]["work_seconds"] > 0
-        assert data["total"]["images_per_hour"] == pytest.approx(
-            9 * 3600 / data["total"]["work_seconds"], rel=0.01)
+        # 9 images in well under a minute of work: not enough for a rate, so none and no ETA
+        assert data["total"]["images_per_hour"] is None
         assert sum(d["images"] for d in data["per_day"]) == 9
         assert [e["directory"] for e in data["eta"]] == [asian]  # _euro is finished
         assert data["eta"][0]["remaining"] == 1
+        assert data["eta"][0]["eta_seconds"] is None
+        assert per_directory[asian]["eta_seconds"] is None
         assert data["origin_binned_seconds"] % 900 == 0
         table = invoke("stats").stdout
         assert "images/hour" in table and "Total: 9 images" in table
@@ -482,7 +515,7 @@ def test_reset_asks_on_a_terminal(tmp_path: Path, daemon: InProcessDaemon, progr
     master, slave = os.openpty()
     proc = subprocess.Popen([sys.executable, "-m", "crop_client.cropctl", "reset",
                              str(dirs["_asian"])], stdin=slave, stdout=slave,
-                            stderr=subprocess.PIPE, env=os.environ.copy())
+                            stderr=slave, env=os.environ.copy())  # input() may prompt on either
     os.close(slave)
     try:
         prompt = _read_until(master, b"[y/N]")
@@ -637,6 +670,16 @@ def test_service_status_reports_the_daemon(isolated_env: Path) -> None:
     assert "daemon: cropd is not running" in result.stdout
 
 
+def test_service_status_json(isolated_env: Path) -> None:
+    result = cropctl("service", "status", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["manager"] == "systemd" and data["installed"] is False
+    assert data["file"] == str(isolated_env / ".config/systemd/user/cropd.service")
+    assert data["daemon"]["running"] is False
+    assert set(data) >= {"enabled", "active", "command", "linger", "exit_code"}
+
+
 def test_service_uninstall_when_not_installed() -> None:
     result = invoke("service", "uninstall", "--dry-run")
     assert result.exit_code == 0
@@ -658,15 +701,30 @@ def test_help_everywhere(args: list[str]) -> None:
         assert "--dry-run" in result.stdout
 
 
-def test_install_completion(isolated_env: Path) -> None:
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_install_completion_writes_the_xdg_file(isolated_env: Path, shell: str) -> None:
     assert "--install-completion" in invoke("--help").stdout
-    result = cropctl("--install-completion", "bash")
+    before = sorted(p.name for p in isolated_env.iterdir())
+    result = cropctl("--install-completion", shell)
     assert result.returncode == 0, result.stderr
-    script = isolated_env / ".bash_completions" / "cropctl.sh"
-    assert script.exists()
-    assert str(script) in (isolated_env / ".bashrc").read_text()
-    env = {**os.environ, "_CROPCTL_COMPLETE": "complete_bash", "COMP_WORDS": "cropctl daemon s",
+    script = {"bash": isolated_env / ".local/share/bash-completion/completions/cropctl",
+              "zsh": isolated_env / ".local/share/zsh/site-functions/_cropctl",
+              "fish": isolated_env / ".config/fish/completions/cropctl.fish"}[shell]
+    assert str(script) in result.stdout
+    assert "_CROPCTL_COMPLETE" in script.read_text()
+    # no rc file was touched: only the XDG folders appeared in HOME
+    assert not (set(p.name for p in isolated_env.iterdir()) - set(before) - {".local", ".config"})
+    assert not (isolated_env / ".bashrc").exists()
+
+
+def test_install_completion_names_the_shell_it_cannot_guess() -> None:
+    line = one_line_error(cropctl("--install-completion"), "bash, zsh or fish")
+    assert "$SHELL" in line
+
+
+def test_completion_answers_from_the_command_tree() -> None:
+    env = {**os.environ, "_CROPCTL_COMPLETE": "bash_complete", "COMP_WORDS": "cropctl daemon s",
            "COMP_CWORD": "2"}
-    words = subprocess.run([sys.executable, "-m", "crop_client.cropctl"], env=env,
+    lines = subprocess.run([sys.executable, "-m", "crop_client.cropctl"], env=env,
                            capture_output=True, text=True, timeout=30).stdout.split()
-    assert words == ["start", "stop", "status"]
+    assert [line.split(",")[-1] for line in lines] == ["start", "stop", "status"]

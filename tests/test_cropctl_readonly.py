@@ -78,7 +78,7 @@ def test_scan_reads_every_shape_and_writes_nothing(tmp_path: Path, folder: Path)
         (2, 1, 50.0)
     assert summary["active_claims"] == 0
     assert summary["remaining"] == 1
-    assert summary["eta_seconds"] == pytest.approx(40.0)  # 3 images in 120 s, 1 left
+    assert summary["eta_seconds"] is None  # 3 images in 120 s: too few for a rate (figures)
 
 
 def test_summaries_of_a_missing_folder(tmp_path: Path) -> None:

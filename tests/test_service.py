@@ -149,7 +149,7 @@ def test_committed_unit_has_the_settings():
     lines = {line.strip() for line in text.splitlines()}
     for want in (
         "Type=exec",
-        "ExecStart=@CROPD@",
+        "ExecStart=%h/.local/bin/cropd",
         "Restart=on-failure",
         "RuntimeDirectory=crop-progress",
         "RuntimeDirectoryMode=0700",
@@ -165,11 +165,12 @@ def test_committed_unit_has_the_settings():
 def test_committed_plist_parses_with_its_keys():
     data = plistlib.loads((REPO / "systemd" / PLIST_NAME).read_bytes())
     assert data["Label"] == LABEL
-    assert data["ProgramArguments"] == ["@CROPD@"]
+    assert data["ProgramArguments"] == ["/bin/sh", "-c", 'exec "$HOME/.local/bin/cropd"']
     assert data["RunAtLoad"] is True
     assert data["KeepAlive"] == {"SuccessfulExit": False}
     assert data["ProcessType"] in ("Interactive", "Background")
-    assert data["StandardOutPath"] == data["StandardErrorPath"] == "@LOGFILE@"
+    # launchd expands no ~: a hand-copied agent leaves cropd's output to cropd's own log
+    assert "StandardOutPath" not in data and "StandardErrorPath" not in data
 
 
 def test_rendered_plist_keeps_every_word_and_escapes_xml(tmp_path):
@@ -254,14 +255,27 @@ def test_rendered_unit_passes_systemd_analyze_verify(env, cropd, words):
 
 
 @needs_analyze
-def test_systemd_analyze_verify_rejects_the_unrendered_template(env):
-    """The check above can fail: the template as committed is not runnable."""
+def test_the_shipped_unit_passes_systemd_analyze_verify_where_pipx_puts_cropd(env):
+    """As shipped, for a user who copies it by hand: ExecStart=%h/.local/bin/cropd."""
+    home = env / "home"
+    make_exe(home / ".local" / "bin" / "cropd")
+    unit = env / "verify" / UNIT_NAME
+    unit.parent.mkdir()
+    shutil.copy(REPO / "systemd" / UNIT_NAME, unit)
+    proc = analyze_verify(unit, env)
+    assert proc.returncode == 0, proc.stderr
+    assert UNIT_NAME not in proc.stdout + proc.stderr, proc.stderr
+
+
+@needs_analyze
+def test_systemd_analyze_verify_fails_without_cropd_there(env):
+    """The check above can fail: with no cropd in ~/.local/bin the unit cannot run."""
     unit = env / "verify" / UNIT_NAME
     unit.parent.mkdir()
     shutil.copy(REPO / "systemd" / UNIT_NAME, unit)
     proc = analyze_verify(unit, env)
     assert proc.returncode != 0
-    assert "@CROPD@" in proc.stderr
+    assert ".local/bin/cropd" in proc.stderr
 
 
 # ---------------------------------------------------------------- systemd: install
@@ -332,10 +346,27 @@ def test_install_with_systemctl_reloads_then_enables(env, cropd):
     assert runner.calls == [
         ["systemctl", "--user", "daemon-reload"],
         ["systemctl", "--user", "enable", "--now", UNIT_NAME],
+        ["loginctl", "show-user", str(os.getuid()), "--property=Linger"],
     ]
     assert f"ExecStart={cropd}\n" in unit_file(env).read_text()
     assert result.later == []
     assert any("enabled and started" in line for line in result.lines)
+    # the fake answered nothing about lingering: install says how to keep cropd running
+    assert result.linger == "unknown"
+    assert any("loginctl enable-linger " in line for line in result.lines)
+
+
+@pytest.mark.parametrize(("answer", "told"), [("Linger=no\n", True), ("Linger=yes\n", False)])
+def test_install_tells_about_linger_when_it_is_off(env, cropd, answer, told):
+    runner = FakeRunner({"show-user": (0, answer, "")})
+    result = service.install(platform="linux", runner=runner, cropd=[cropd])
+    assert result.linger == answer.strip().removeprefix("Linger=")
+    assert any("enable-linger" in line for line in result.lines) is told
+
+
+def test_dry_run_names_linger(env, cropd):
+    result = service.install(dry_run=True, platform="linux", runner=refuse, cropd=[cropd])
+    assert any("loginctl enable-linger" in line for line in result.lines)
 
 
 def test_install_reports_a_failing_enable(env, cropd):
@@ -411,8 +442,13 @@ def test_status_before_and_after_install(env, cropd):
     assert runner.calls == [
         ["systemctl", "--user", "is-enabled", UNIT_NAME],
         ["systemctl", "--user", "is-active", UNIT_NAME],
+        ["loginctl", "show-user", str(os.getuid()), "--property=Linger"],
     ]
     assert f"  ExecStart={cropd}" in after.lines
+    assert after.command == [cropd]
+    assert after.to_json() == {"manager": "systemd", "file": str(unit_file(env)),
+                               "installed": True, "enabled": "enabled", "active": "active",
+                               "command": [cropd], "linger": "unknown", "exit_code": 0}
     assert after.daemon == "daemon: running"
     assert after.lines[-1] == "daemon: running"
 

@@ -10,6 +10,7 @@ recognised by their id and dropped.
 from __future__ import annotations
 
 import itertools
+import math
 import time
 from collections.abc import Callable
 
@@ -41,7 +42,11 @@ class Connection:
             sock = self.context.socket(zmq.DEALER)
             sock.setsockopt(zmq.LINGER, 0)
             sock.setsockopt(zmq.RECONNECT_IVL, 50)
-            sock.connect(self.endpoint)
+            try:
+                sock.connect(self.endpoint)
+            except zmq.ZMQError as exc:  # a malformed endpoint: no daemon can be there
+                sock.close(0)
+                raise DaemonUnavailable(f"cannot connect to {self.endpoint}: {exc}") from None
             self._socket = sock
         return self._socket
 
@@ -89,7 +94,7 @@ class Connection:
         end = time.monotonic() + max(0.0, timeout)
         while True:
             left = end - time.monotonic()
-            if left <= 0 or not sock.poll(left * 1000, zmq.POLLIN):
+            if left <= 0 or not sock.poll(math.ceil(left * 1000), zmq.POLLIN):
                 return None
             data = sock.recv()
             try:

@@ -87,7 +87,7 @@ def orientation(im: Image.Image) -> int:
 
 def png_orientation(path: Path) -> int:
     """The orientation of a PNG from its metadata chunks, without decoding pixels."""
-    info: dict[str, Any] = {}
+    info: dict[str | tuple[int, int], Any] = {}
     for cid, data, _after in _png_chunks(path, {b"eXIf"} | _PNG_TEXT):
         if cid == b"eXIf":
             info["exif"] = b"Exif\x00\x00" + data
@@ -297,7 +297,7 @@ def _webp_params(im: Image.Image, src: Path, upright: bool) -> dict[str, Any]:
 def _tiff_params(im: Image.Image, src: Path, upright: bool) -> dict[str, Any]:
     compression = im.info.get("compression") or "raw"
     tags = TiffImagePlugin.ImageFileDirectory_v2()
-    source = getattr(im, "tag_v2", {})
+    source: Any = getattr(im, "tag_v2", {})
     keep = [*_TIFF_KEEP]
     if compression in ("tiff_lzw", "tiff_adobe_deflate", "tiff_deflate"):
         keep.append(_TIFF_PREDICTOR)

@@ -77,7 +77,8 @@ def oriented_size(path: Path) -> tuple[int, int]:
             elif im.format == "TIFF":
                 # Recent Pillow reports a TIFF's size already turned upright;
                 # older Pillow does not. The stored size is unambiguous.
-                width, height = im.tag_v2[256], im.tag_v2[257]
+                tags = im.tag_v2  # type: ignore[attr-defined]  # a TiffImageFile
+                width, height = tags[256], tags[257]
                 orientation = image_metadata.orientation(im)
             else:
                 orientation = image_metadata.orientation(im)

@@ -50,7 +50,7 @@ class Target:
 
 @dataclass
 class _Done:
-    outcome: str
+    outcome: m.Outcome
     dest: str | None = None
     box: list[int] | None = None
     reason: str | None = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import signal
 import socket
@@ -110,7 +111,7 @@ class Server:
         try:
             while not self.state.stopping:
                 timeout = max(0.0, self._next_tick - time.monotonic())
-                ready = dict(poller.poll(timeout * 1000))
+                ready = dict(poller.poll(math.ceil(timeout * 1000)))
                 if self._wake_r.fileno() in ready:
                     self._drain_wake()
                     if self.state.rescanner is not None:
@@ -159,7 +160,7 @@ class Server:
         assert self.socket is not None
         outs: list[_Out] = []
         for _ in range(DRAIN_LIMIT):
-            if not self.socket.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+            if not int(self.socket.getsockopt(zmq.EVENTS)) & zmq.POLLIN:
                 break
             try:
                 frames = self.socket.recv_multipart(zmq.NOBLOCK)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from crop_progress.audit import OUTCOME_OPS, ClientRef, Event
 from crop_progress.storage import FileStorage
+from crop_protocol import messages as m
 from crop_protocol.errors import ErrorCode
 from cropd.clients import Client
 from cropd.clock import Clock
@@ -68,7 +69,7 @@ class State:
         self.storages: dict[Path, FileStorage] = {}
         self.rescanner: Rescanner | None = None  # the server's; None: no rescans (tests)
         # Status of directories not loaded, by progress file: (file signature, summary)
-        self.summaries: dict[Path, tuple[object, object]] = {}
+        self.summaries: dict[Path, tuple[tuple[int, int, int] | None, m.Summary]] = {}
 
     def storage(self, progress_dir: Path) -> FileStorage:
         """The progress files and journal of a progress folder (its day file kept open)."""

@@ -161,7 +161,7 @@ def test_quit_warns_then_resume_shows_the_next_image(open_window, tmp_path: Path
     state = again.wait_batch()
     out = again.stdout()
     assert "Resuming crop session for 'resume/'" in out
-    assert "Progress: 2/5 images completed (40.0%)" in out
+    assert "Progress: 2/5 images completed (40%)" in out
     assert "Resuming at image 3/5..." in out
     assert state["files"] == ["img_0002.png", "img_0003.png"]
     assert any("Resuming crop session" in line for line in state["messages"])

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +17,9 @@ import msgspec
 
 from crop_client.cropctl.errors import CtlError
 from crop_client.cropctl.link import Link, expect
+from crop_progress import figures
 from crop_progress.paths import directory_key, progress_dir
-from crop_progress.timefmt import iso_to_epoch, now, parse_iso, to_iso
+from crop_progress.timefmt import iso_to_epoch, parse_iso, to_iso
 from crop_protocol import messages as m
 
 SPEC_DIRECTORY_KEYS = ("directory", "progress_file", "total_images", "completed_count",
@@ -172,13 +172,10 @@ def _show_from_files(where: Target) -> m.ShowReply:
         raise never_seen(where)
     record = readonly.read_record(where.progress_file, where.key)
     progress = record.progress
-    return m.ShowReply(
-        summary=_summary(record.summary()),
-        skipped_files=list(progress.skipped_files),
-        failed_files=[m.FailedEntry(f.file, f.reason) for f in progress.failed_files],
-        deleted_files=list(progress.deleted_files),
-        sessions=[m.SessionEntry(start=s.start, end=s.end, images=s.images,
-                                 work_seconds=s.work_seconds) for s in progress.sessions])
+    lists = figures.show_lists(progress.skipped_files,
+                               [(f.file, f.reason) for f in progress.failed_files],
+                               progress.deleted_files, progress.sessions)
+    return msgspec.convert({"summary": record.summary(), **lists}, m.ShowReply)
 
 
 def _gone(reply: m.Reply) -> bool:
@@ -261,7 +258,8 @@ class Tally:
 
     @property
     def images_per_hour(self) -> float | None:
-        return self.images * 3600 / self.work_seconds if self.work_seconds > 0 else None
+        """None below enough work (`crop_progress.figures`)."""
+        return figures.images_per_hour(self.images, self.work_seconds)
 
     def add(self, row: m.StatsRow) -> None:
         self.images += row.images
@@ -304,6 +302,15 @@ class StatsView:
     def unfinished(self) -> list[m.Summary]:
         return [s for s in self.directories if s.remaining > 0]
 
+    def eta_seconds(self, directory: str) -> float | None:
+        """The ETA of `directory` at the images/hour these days show for it (None: not
+        enough work in them), so the rate printed and the ETA beside it are one."""
+        summary = next((s for s in self.directories if s.directory == directory), None)
+        if summary is None:
+            return None
+        tally = self.per_directory().get(directory, Tally())
+        return figures.eta_seconds(summary.remaining, tally.images, tally.work_seconds)
+
     def to_json(self) -> dict[str, Any]:
         per_directory = self.per_directory()
         known = {s.directory: s for s in self.directories}
@@ -316,34 +323,35 @@ class StatsView:
             "per_directory": [
                 {"directory": name, **tally.to_json(),
                  "remaining": known[name].remaining if name in known else None,
-                 "eta_seconds": known[name].eta_seconds if name in known else None}
+                 "eta_seconds": _rounded(self.eta_seconds(name))}
                 for name, tally in per_directory.items()],
             "total": self.total().to_json(),
             "origin_binned_seconds": self.origin_seconds,
             "eta": [{"directory": s.directory, "remaining": s.remaining,
-                     "eta_seconds": s.eta_seconds} for s in self.unfinished()],
+                     "eta_seconds": _rounded(self.eta_seconds(s.directory)),
+                     "images_per_hour": per_directory.get(s.directory, Tally()).to_json()[
+                         "images_per_hour"]} for s in self.unfinished()],
         }
 
 
+def _rounded(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 1)
+
+
 def stats(link: Link, days: int) -> StatsView:
-    since = to_iso(now() - timedelta(days=max(1, days)))
+    since = figures.stats_since(days)
     state = link.status()
     if state is not None:
         reply = link.ask(m.Stats(days=days))
         if reply is not None:
-            figures = expect(reply, m.StatsReply)
+            answer = expect(reply, m.StatsReply)
             return StatsView(DaemonView.from_info(state.daemon, link.endpoint), days, since,
-                             figures.rows, figures.origin_seconds,
+                             answer.rows, answer.origin_seconds,
                              by_activity(state.directories))
-    from crop_progress.worktime import breakdown, origin_binned_seconds
-
     readonly = _readonly()
     folder = progress_dir()
     summaries, _ = readonly.summaries(folder)
-    events = readonly.events(folder, since=since)
-    table = breakdown(events)
-    rows = [m.StatsRow(day=day, directory=directory, images=tally.images,
-                       work_seconds=round(tally.work_seconds, 3))
-            for (day, directory), tally in sorted(table.cells.items())]
-    return StatsView(DaemonView.absent(link, folder), days, since, rows,
-                     origin_binned_seconds(events), by_activity([_summary(s) for s in summaries]))
+    rows, origin = figures.stats_rows(readonly.events(folder, since=since))
+    return StatsView(DaemonView.absent(link, folder), days, since,
+                     msgspec.convert(rows, list[m.StatsRow]), origin,
+                     by_activity([_summary(s) for s in summaries]))

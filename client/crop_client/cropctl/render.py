@@ -14,7 +14,8 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from crop_client.cropctl.gather import DaemonView, StatsView, StatusView, Target, last_activity
-from crop_progress.display import bar, label, progress_lines
+from crop_progress.display import bar, progress_lines
+from crop_progress.figures import NOT_ENOUGH, images_per_hour, percent_text, rate_text
 from crop_progress.timefmt import format_ago, format_duration
 from crop_protocol import messages as m
 
@@ -32,7 +33,9 @@ def print_json(data: Any) -> None:
 def console() -> Console:
     from rich.console import Console
 
-    out = Console(highlight=False, markup=False, emoji=False)
+    # soft_wrap: a line of text (a path) is left to the terminal to wrap, never broken
+    # at a space by us; tables are still laid out to the width.
+    out = Console(highlight=False, markup=False, emoji=False, soft_wrap=True)
     if not out.is_terminal and "COLUMNS" not in os.environ:
         out.width = PIPE_WIDTH
     return out
@@ -62,13 +65,9 @@ def _duration(seconds: float | None) -> str:
     return "-" if seconds is None else format_duration(seconds)
 
 
-def _rate(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
-
-
 def _session_open(s: m.Summary) -> bool:
     start, end = s.last_session_start, s.last_session_end
-    return bool(start) and (not end or start > end)
+    return bool(start) and (not end or (start or "") > end)
 
 
 def last_session(s: m.Summary) -> str:
@@ -95,17 +94,31 @@ def _say_daemon(out: Console, daemon: DaemonView) -> None:
     out.print(_text(daemon_line(daemon), "green" if daemon.running else "yellow"))
 
 
+def _tail(directory: str, parts: int) -> str:
+    words = [w for w in directory.replace("\\", "/").rstrip("/").split("/") if w]
+    if parts > len(words):
+        return directory if directory.endswith("/") else directory + "/"
+    return "/".join(words[-parts:]) + "/"
+
+
 def labels(directories: list[str]) -> dict[str, str]:
-    """`_asian/` for each directory; `data/_asian/` where two share a base name."""
-    short = {d: label(d) for d in directories}
-    counts: dict[str, int] = {}
-    for name in short.values():
-        counts[name] = counts.get(name, 0) + 1
-    for directory, name in short.items():
-        if counts[name] > 1:
-            parent = label(directory.rstrip("/\\").rsplit("/", 1)[0] or "/")
-            short[directory] = parent + name
-    return short
+    """`_asian/` for each directory; where several share a base name, as many of their
+    last folders as tell them apart (`a/x/_asian/`, `b/x/_asian/`), up to the whole path."""
+    short = {d: _tail(d, 1) for d in directories}
+    parts = 1
+    while True:
+        seen: dict[str, list[str]] = {}
+        for directory, name in short.items():
+            seen.setdefault(name, []).append(directory)
+        alike = [group for group in seen.values() if len(group) > 1]
+        if not alike:
+            return short
+        parts += 1
+        for group in alike:
+            for directory in group:
+                short[directory] = _tail(directory, parts)
+        if parts > 64:  # the same path twice: nothing tells them apart
+            return short
 
 
 # ----------------------------------------------------------------------- status
@@ -128,7 +141,7 @@ def status(view: StatusView) -> None:
                 _text(names[s.directory], "bold"),
                 _text(bar(s.completed_count, s.total_images), "green" if finished else "cyan"),
                 _text(f"{s.completed_count}/{s.total_images}"),
-                _text(f"{s.percent:.1f}%"),
+                _text(percent_text(s.completed_count, s.total_images)),
                 _text(s.skipped_count, "yellow" if s.skipped_count else ""),
                 _text(s.failed_count, "red" if s.failed_count else ""),
                 _text(s.deleted_count),
@@ -163,14 +176,7 @@ def show(daemon: DaemonView, shown: m.ShowReply, skip_reasons: dict[str, str]) -
                         f"{format_duration(last.work_seconds)} work time"))
     out.print(_text(f"Total: {format_duration(s.work_seconds)} work time over "
                     f"{s.session_count} session{'s' if s.session_count != 1 else ''}"))
-    if s.remaining == 0 and s.total_images:
-        out.print(_text("ETA: nothing left to do", "green"))
-    elif s.eta_seconds is not None and s.rate_seconds > 0:
-        per_hour = s.rate_images * 3600 / s.rate_seconds
-        out.print(_text(f"ETA: {format_duration(s.eta_seconds)} for the {s.remaining} images "
-                        f"left, at the recent rate of {per_hour:.1f} images/hour"))
-    else:
-        out.print(_text(f"ETA: unknown yet ({s.remaining} images left, no work time recorded)"))
+    out.print(_text(eta_line(s), "green" if s.total_images and not s.remaining else ""))
     out.print(_text(f"Output: {s.output_directory or '-'}"))
     out.print(_text(f"Progress file: {s.progress_file}", "dim"))
     _list(out, "Skipped", [(name, skip_reasons.get(name, "")) for name in shown.skipped_files],
@@ -179,6 +185,19 @@ def show(daemon: DaemonView, shown: m.ShowReply, skip_reasons: dict[str, str]) -
     _list(out, "Deleted", [(name, "") for name in shown.deleted_files], "")
     if not daemon.running:
         _say_daemon(out, daemon)
+
+
+def eta_line(s: m.Summary) -> str:
+    """The ETA of `show`, with the rate it is computed at (the last sessions' rate)."""
+    if s.remaining == 0 and s.total_images:
+        return "ETA: nothing left to do"
+    rate = images_per_hour(s.rate_images, s.rate_seconds)
+    if rate is None or s.eta_seconds is None:
+        return (f"ETA: {NOT_ENOUGH} to tell ({s.remaining} images left; a rate needs a few "
+                f"images and a minute of work, {s.rate_images} images in "
+                f"{format_duration(s.rate_seconds)} so far)")
+    return (f"ETA: {format_duration(s.eta_seconds)} for the {s.remaining} images left, at "
+            f"the recent rate of {rate:.1f} images/hour")
 
 
 def _list(out: Console, title: str, items: list[tuple[str, str]], style: str) -> None:
@@ -210,16 +229,29 @@ def _client(event: dict[str, Any]) -> str:
     return f"{client['program']} {who}" if client.get("program") else who
 
 
-def _detail(event: dict[str, Any]) -> str:
+def short_dest(dest: str, file: str | None) -> str:
+    """Where a file went, short: `_asian_cropped/` when it kept its name (the usual output),
+    `_asian_cropped/sub/x.png` otherwise, `trash` for the desktop trash."""
+    parts = dest.replace("\\", "/").rstrip("/").split("/")
+    if "Trash" in parts or ".Trash" in parts or any(p.startswith(".Trash-") for p in parts):
+        return "trash"
+    if len(parts) >= 2 and parts[-1] == (file or "").rsplit("/", 1)[-1]:
+        return parts[-2] + "/"
+    return "/".join(parts[-2:])
+
+
+def _detail(event: dict[str, Any], wide: bool) -> str:
     parts = []
     if event.get("undone"):
         parts.append(f"undid {event['undone']}")
     if event.get("reason"):
         parts.append(str(event["reason"]))
     if event.get("dest"):
-        parts.append(f"→ {event['dest']}")
+        dest = str(event["dest"])
+        parts.append(f"→ {dest if wide else short_dest(dest, event.get('file'))}")
     if event.get("companions"):
-        parts.append(f"+{len(event['companions'])} companion(s)")
+        count = len(event["companions"])
+        parts.append(f"+{count} companion{'s' if count != 1 else ''}")
     return "; ".join(parts)
 
 
@@ -228,19 +260,33 @@ OP_STYLE = {"crop": "green", "keep": "green", "skip": "yellow", "fail": "red",
             "session_start": "dim", "session_end": "dim", "claim": "dim"}
 
 
-def log(daemon: DaemonView, where: Target, events: list[dict[str, Any]]) -> None:
+def log(daemon: DaemonView, where: Target, events: list[dict[str, Any]], *,
+        wide: bool = False) -> None:
+    """The audit trail: by default one row per event within 80 columns (time to the
+    second, where an output went as its folder, no client); `wide`: every field whole."""
     out = console()
     if not events:
         out.print(_text(f"No events for {where.key} in that time."))
     else:
-        table = _table("time (UTC)", "op", "file", "detail", "client",
-                       wrap=("file", "detail", "client"))
-        for event in events:
-            ts = str(event.get("ts", "")).replace("T", " ").rstrip("Z")
+        stamps = [str(event.get("ts", "")).replace("T", " ").rstrip("Z") for event in events]
+        days = {ts[:10] for ts in stamps}
+        one_day = not wide and len(days) == 1
+        if one_day:
+            out.print(_text(f"{_tail(where.key, 1)} on {days.pop()} (times UTC)", "bold"))
+        columns = ("time" if one_day else "time (UTC)", "op", "file", "detail") + (
+            ("client",) if wide else ())
+        table = _table(*columns, wrap=("file", "detail", "client"))
+        for event, ts in zip(events, stamps, strict=True):
+            if one_day:
+                ts = ts[11:19]  # HH:MM:SS
+            elif not wide:
+                ts = ts[5:19]  # MM-DD HH:MM:SS
             op = str(event.get("op", ""))
-            table.add_row(_text(ts), _text(op, OP_STYLE.get(op, "")),
-                          _text(event.get("file") or ""), _text(_detail(event)),
-                          _text(_client(event), "dim"))
+            row = [_text(ts), _text(op, OP_STYLE.get(op, "")),
+                   _text(event.get("file") or ""), _text(_detail(event, wide))]
+            if wide:
+                row.append(_text(_client(event), "dim"))
+            table.add_row(*row)
         out.print(table)
     if not daemon.running:
         _say_daemon(out, daemon)
@@ -249,12 +295,13 @@ def log(daemon: DaemonView, where: Target, events: list[dict[str, Any]]) -> None
 # ----------------------------------------------------------------------- stats
 
 
-def _eta(summary: m.Summary | None) -> str:
+def _eta(view: StatsView, name: str, summary: m.Summary | None) -> str:
     if summary is None:
         return "-"
     if summary.remaining == 0:
         return "done"
-    return _duration(summary.eta_seconds)
+    eta = view.eta_seconds(name)
+    return "-" if eta is None else format_duration(eta)
 
 
 def stats(view: StatsView) -> None:
@@ -268,13 +315,13 @@ def stats(view: StatsView) -> None:
         for day, day_total in day_totals.items():
             rows = [r for r in view.rows if r.day == day]
             for row in rows:
-                rate = row.images * 3600 / row.work_seconds if row.work_seconds > 0 else None
+                rate = images_per_hour(row.images, row.work_seconds)
                 table.add_row(_text(day), _text(names[row.directory]), _text(row.images),
-                              _text(format_duration(row.work_seconds)), _text(_rate(rate)))
+                              _text(format_duration(row.work_seconds)), _text(rate_text(rate)))
             if len(rows) > 1:
                 table.add_row(_text(day), _text("all", "bold"), _text(day_total.images, "bold"),
                               _text(format_duration(day_total.work_seconds), "bold"),
-                              _text(_rate(day_total.images_per_hour), "bold"))
+                              _text(rate_text(day_total.images_per_hour), "bold"))
         out.print(_text(f"Per day, last {view.days} day{'s' if view.days != 1 else ''}",
                         "bold"))
         out.print(table)
@@ -295,14 +342,16 @@ def stats(view: StatsView) -> None:
                 _text(names[name], "bold"),
                 _text(tally.images if tally else 0),
                 _text(format_duration(tally.work_seconds) if tally else "0s"),
-                _text(_rate(tally.images_per_hour) if tally else "-"),
+                _text(rate_text(tally.images_per_hour) if tally else "-"),
                 _text(summary.remaining if summary else "-"),
-                _text(_eta(summary), "green" if summary and not summary.remaining else ""))
-        out.print(_text("Per directory (ETA at each directory's recent rate)", "bold"))
+                _text(_eta(view, name, summary),
+                      "green" if summary and not summary.remaining else ""))
+        out.print(_text(f"Per directory (each ETA at the images/hour beside it; \"-\": "
+                        f"{NOT_ENOUGH} in these {view.days} days)", "bold"))
         out.print(table)
     total = view.total()
     out.print(_text(f"Total: {total.images} images, {format_duration(total.work_seconds)} "
-                    f"work time, {_rate(total.images_per_hour)} images/hour", "bold"))
+                    f"work time, {rate_text(total.images_per_hour)} images/hour", "bold"))
     out.print(_text(f"The origin tool's 15-minute bins would count "
                     f"{format_duration(view.origin_seconds)} for the same events "
                     "(for comparison; ours counts each gap of at most 5 minutes between "

@@ -1,7 +1,11 @@
-"""Show: one directory in full: counts, lists with reasons, sessions."""
+"""Show: one directory in full: counts, lists with reasons, sessions (the lists built by
+`crop_progress.figures`, as `cropctl show` builds them from the files)."""
 
 from __future__ import annotations
 
+import msgspec
+
+from crop_progress import figures
 from crop_protocol import messages as m
 from cropd.handlers.common import directory, summary
 from cropd.state import Ctx, State
@@ -10,11 +14,7 @@ from cropd.state import Ctx, State
 def handle(state: State, ctx: Ctx, req: m.Show) -> m.ShowReply:
     found, _ = directory(state, req.directory, req.progress_dir, for_write=False)
     tracker = found.tracker
-    return m.ShowReply(
-        summary=summary(found),
-        skipped_files=list(tracker.skipped),
-        failed_files=[m.FailedEntry(name, reason) for name, reason in tracker.failed.items()],
-        deleted_files=list(tracker.deleted),
-        sessions=[m.SessionEntry(start=s.start, end=s.end, images=s.images,
-                                 work_seconds=round(s.work_seconds, 3))
-                  for s in tracker.progress.sessions])
+    lists = figures.show_lists(tracker.skipped, tracker.failed.items(), tracker.deleted,
+                               tracker.progress.sessions)
+    return msgspec.convert({"summary": summary(found), **lists}, m.ShowReply,
+                           from_attributes=True)

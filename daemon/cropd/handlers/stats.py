@@ -1,22 +1,19 @@
-"""Stats: images and work time per day and per directory, from the audit events."""
+"""Stats: images and work time per day and per directory, from the audit events
+(built by `crop_progress.figures`, as `cropctl stats` builds it from the files)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import msgspec
 
+from crop_progress import figures
 from crop_progress.audit import read_events
 from crop_progress.paths import audit_dir
-from crop_progress.timefmt import now, to_iso
-from crop_progress.worktime import breakdown, origin_binned_seconds
 from crop_protocol import messages as m
 from cropd.state import Ctx, State
 
 
 def handle(state: State, ctx: Ctx, req: m.Stats) -> m.StatsReply:
-    since = to_iso(now() - timedelta(days=max(1, req.days)))
-    events = list(read_events(audit_dir(state.config.progress_dir), since=since))
-    table = breakdown(events, state.config.break_threshold)
-    rows = [m.StatsRow(day=day, directory=directory, images=tally.images,
-                       work_seconds=round(tally.work_seconds, 3))
-            for (day, directory), tally in sorted(table.cells.items())]
-    return m.StatsReply(rows=rows, origin_seconds=origin_binned_seconds(events))
+    since = figures.stats_since(req.days)
+    events = read_events(audit_dir(state.config.progress_dir), since=since)
+    rows, origin = figures.stats_rows(events, state.config.break_threshold)
+    return m.StatsReply(rows=msgspec.convert(rows, list[m.StatsRow]), origin_seconds=origin)

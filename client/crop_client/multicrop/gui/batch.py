@@ -158,7 +158,8 @@ def batch_from_undone(folder: str, items: list[UndoneItem], history: list[Batch]
             old.item)
         claimed.token = item.token  # the undo leased it again, under a new token
         slot = Slot(claimed, preview=old.preview if old is not None else None)
-        slot.mark = {"deleted": "delete", "skipped": "skip"}.get(item.outcome)
+        slot.mark = ("delete" if item.outcome == "deleted"
+                     else "skip" if item.outcome == "skipped" else None)
         if item.box:
             slot.box, slot.touched = Box.of(item.box), True
         elif old is not None:

@@ -7,6 +7,7 @@ centre handle or the right button moves. It knows nothing of the daemon.
 
 from __future__ import annotations
 
+import functools
 import tkinter as tk
 from collections.abc import Callable
 from typing import Any
@@ -78,7 +79,7 @@ class ImagePanel:
                              (f"Skip [{skip_key}]", "skip"),
                              (f"Whole image [{reset_key}]", "reset")):
             button = tk.Button(buttons, text=text, takefocus=False,
-                               command=lambda a=action: on_button(a, column))
+                               command=functools.partial(on_button, action, column))
             button.pack(side="left", padx=2)
             self.buttons[action] = button
 

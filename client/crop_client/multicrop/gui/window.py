@@ -10,6 +10,7 @@ submit shows the next batch at once.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import queue
 import sys
@@ -24,7 +25,7 @@ from typing import Any
 from crop_client.multicrop.gui import backend as bk
 from crop_client.multicrop.gui.batch import AspectState, Batch, Slot, batch_from_undone
 from crop_client.multicrop.gui.instrument import Instrument
-from crop_client.multicrop.gui.keys import COLUMN_KEYS, KEYS, help_text
+from crop_client.multicrop.gui.keys import COLUMN_KEYS, KEYS, Key, help_text
 from crop_client.multicrop.gui.panel import ImagePanel
 from crop_client.multicrop.gui.preview import Prefetcher, Preview
 from crop_client.multicrop.options import Options
@@ -130,7 +131,7 @@ class CropWindow:
                              ("next_dir", "Folder ▶  [n]"), ("help", "Keys  [?]"),
                              ("quit", "Quit  [q]")):
             button = tk.Button(toolbar, text=text, takefocus=False,
-                               command=lambda a=action: self.act(a))
+                               command=functools.partial(self.act, action))
             button.pack(side="left", padx=3)
             self.buttons[action] = button
         self.buttons["submit"].configure(font=("TkDefaultFont", 10, "bold"))
@@ -153,11 +154,14 @@ class CropWindow:
             self.root.bind("<FocusOut>", lambda _e: self._write_state(), add="+")
         for key in KEYS:
             for sequence in key.sequences:
-                self.root.bind(sequence, lambda _e, k=key: self._key(k.action, k.column))
+                self.root.bind(sequence, functools.partial(self._key_event, key))
 
     def _key(self, action: str, column: int | None) -> str:
         self.act(action, column)
         return "break"
+
+    def _key_event(self, key: Key, _event: object) -> str:
+        return self._key(key.action, key.column)
 
     # --- start --------------------------------------------------------------------
 
