@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import zmq
 
 from crop_progress import store
-from crop_progress.paths import socket_path
+from crop_progress.paths import events_endpoint, socket_path
 from crop_protocol import messages as m
 from crop_protocol.codec import (
     MAX_MESSAGE_SIZE,
@@ -30,6 +30,7 @@ from crop_protocol.codec import (
 from crop_protocol.errors import ErrorCode
 from cropd import leases, persistence, sessions
 from cropd.config import Config
+from cropd.feed import Feed
 from cropd.handlers import HANDLERS
 from cropd.state import Ctx, Refusal, State
 
@@ -57,6 +58,7 @@ class Server:
         self._wake_w.setblocking(False)
         self._next_tick = 0.0
         self._idle_since = time.monotonic()
+        self.feed = Feed(self.context, events_endpoint(config.endpoint))
 
     # -- life cycle -------------------------------------------------------------
     def bind(self) -> None:
@@ -78,6 +80,8 @@ class Server:
         finally:
             os.umask(old_umask)
         self.socket = router
+        self.feed.bind()
+        self.config.events_endpoint = self.feed.endpoint
 
     def install_signal_handlers(self) -> None:
         signal.set_wakeup_fd(self._wake_w.fileno(), warn_on_full_buffer=False)
@@ -133,6 +137,7 @@ class Server:
             log.error("could not save on exit: %s", failed)
         for audit in state.audit_logs.values():
             audit.close()
+        self.feed.close()
         if self.socket is not None:
             self.socket.close(0)
             self.socket = None
@@ -160,7 +165,9 @@ class Server:
                 outs.append(out)
         if not outs:
             return
+        events = [p.event for p in self.state.pending]
         failed = persistence.flush(self.state)
+        self.feed.publish(self.state, events, failed)
         for out in outs:
             reply = out.reply
             if failed and out.ctx is not None and out.ctx.touched & failed.keys():
@@ -242,7 +249,9 @@ class Server:
                     and not directory.read_only:
                 sessions.end_if_unattended(state, directory)
         if state.pending:
+            events = [p.event for p in state.pending]
             failed = persistence.flush(state)
+            self.feed.publish(state, events, failed)
             if failed:
                 log.error("timer flush failed: %s", failed)
         persistence.save_lazy(state)
