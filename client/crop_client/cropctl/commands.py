@@ -262,3 +262,38 @@ def service_status(dry_run: DryRun = False) -> None:
     from crop_client import service
 
     _service_done(service.status(dry_run=dry_run, probe=_probe))
+
+
+# ----------------------------------------------------------------------- the dashboard
+# The logic is crop_client.web.cli's; only the command line is declared here.
+
+web_app = typer.Typer(invoke_without_command=True, rich_markup_mode=None,
+                      help="Serve the read-only web dashboard (every directory, live).")
+app.add_typer(web_app, name="web")
+TokenFile = Annotated[str | None, typer.Option("--token-file", metavar="PATH", help="the "
+                      "viewer token (default: <user config dir>/crop-progress/web-token)",
+                      show_default=False)]
+
+
+@web_app.callback()
+@guard
+def web(ctx: typer.Context,
+        bind: Annotated[str, typer.Option("--bind", metavar="HOST:PORT", help="where to "
+                        "listen; a non-loopback address needs a token")] = "127.0.0.1:8765",
+        token_file: TokenFile = None,
+        open_browser: Annotated[bool, typer.Option("--open/--no-open", help="open it in a "
+                                "browser (when there is a display)")] = True) -> None:
+    if ctx.invoked_subcommand is None:
+        from crop_client.web import cli as web_cli
+
+        raise typer.Exit(web_cli.serve(bind, token_file, open_browser))
+
+
+@web_app.command("token", help="Print the token remote viewers need (made when missing).")
+@guard
+def web_token(rotate: Annotated[bool, typer.Option("--rotate", help="replace it with a "
+                                                   "new one")] = False,
+              token_file: TokenFile = None) -> None:
+    from crop_client.web import cli as web_cli
+
+    raise typer.Exit(web_cli.token(token_file, rotate))
