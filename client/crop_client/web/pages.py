@@ -45,6 +45,10 @@ def clock(moment: float) -> str:
     return datetime.fromtimestamp(moment).strftime("%H:%M")
 
 
+def seconds_clock(moment: float) -> str:
+    return datetime.fromtimestamp(moment).strftime("%H:%M:%S")
+
+
 def when(ts: str | None) -> str:
     if not ts:
         return "never"
@@ -211,8 +215,8 @@ def _session_row(ident: str, index: int, session: m.SessionEntry, events: Sequen
     detail = ", ".join(f"{quality.counts[op]} {SHARE_NAME[op]}" for op in figures.SHARE_OPS
                        if quality.counts[op])
     return (f'<tr{" class=chosen" if chosen else ""}><td><a href="{href(ident, session=index)}">'
-            f"#{index + 1}</a></td><td>{h(session.start[:10])} {started}</td><td>{end}</td>"
-            f"<td class=num>{session.images}</td><td class=num>"
+            f"#{index + 1}</a></td><td>{h(session.start[5:10])} {started}</td>"
+            f"<td class=wide>{end}</td><td class=num>{session.images}</td><td class='num wide'>"
             f"{format_duration(session.work_seconds)}</td>"
             f"<td class=num>{'–' if undo is None else f'{100 * undo:.0f}%'}</td>"
             f'<td class="shares">{svg.stacked(detail or "no outcomes", shares)}'
@@ -234,17 +238,19 @@ def directory(view: DirectoryView, ident: str, chosen: int | None,
                        for i in reversed(range(len(sessions))))
         session_table = (
             '<div class="scroll"><table class="sessions"><thead><tr><th>#</th><th>started</th>'
-            "<th>ended</th><th class=num>images</th><th class=num>work</th><th class=num>"
-            "undo</th><th>outcomes</th></tr></thead><tbody>" + rows + "</tbody></table></div>")
+            "<th class=wide>ended</th><th class=num>images</th><th class='num wide'>work</th>"
+            "<th class=num>undo</th><th>outcomes</th></tr></thead><tbody>" + rows
+            + "</tbody></table></div>")
         picked = sessions[index]
         start = iso_to_epoch(picked.start)
         end = iso_to_epoch(picked.end) if picked.end else time.time()
         tl = figures.timeline(figures.in_session(events, picked), start, end, threshold)
+        tick = clock if tl.end - tl.start >= 600 else seconds_clock
         work = sum(b - a for a, b, w in tl.spans if w)
         pauses = sum(b - a for a, b, w in tl.spans if not w)
         timeline = (f"<h3>Session #{index + 1}: work and breaks</h3>"
                     + svg.timeline(f"session {index + 1}: work and breaks", tl.start, tl.end,
-                                   tl.spans, tl.ticks, clock)
+                                   tl.spans, tl.ticks, tick)
                     + f'<p class="legend"><span class="k work"></span>work '
                       f'{format_duration(work)} <span class="k pause"></span>breaks '
                       f"{format_duration(pauses)} (a gap over {threshold / 60:.0f} min)</p>")
@@ -291,13 +297,16 @@ def stats(view: StatsView, days: list[figures.Day], curve: figures.BreakCurve,
     labels_ = [d.day[5:] for d in days]
     images = svg.columns("images per day", labels_,
                          [("images", [d.images for d in days], "c-images")])
+    longest = max([d.work_seconds for d in days] + [d.origin_seconds for d in days] + [0.0])
+    unit, suffix = (3600, "h") if longest >= 5400 else (60, "m")
     worktime = svg.columns(
         "work time per day: ours and the origin's 15-minute bins", labels_,
-        [("ours", [d.work_seconds / 3600 for d in days], "c-ours"),
-         ("origin", [d.origin_seconds / 3600 for d in days], "c-origin")],
-        fmt=lambda v: f"{v:.1f}h")
+        [("ours", [d.work_seconds / unit for d in days], "c-ours"),
+         ("origin", [d.origin_seconds / unit for d in days], "c-origin")],
+        fmt=lambda v: f"{v:.1f}".rstrip("0").rstrip(".") + suffix)
     trend = svg.trend("images per hour, per week", [w.week[5:] for w in weeks],
-                      [w.images_per_hour for w in weeks], fmt=lambda v: f"{v:.0f}")
+                      [w.images_per_hour for w in weeks], fmt=lambda v: f"{v:.0f}",
+                      nothing="not enough work time yet for a rate")
     rates = curve.rates()
     marker = (curve.minutes.index(curve.falloff_minutes)
               if curve.falloff_minutes is not None else None)
@@ -305,7 +314,8 @@ def stats(view: StatsView, days: list[figures.Day], curve: figures.BreakCurve,
                          [f"{mm}′" for mm in curve.minutes],
                          [("images/hour", [r or 0.0 for r in rates], "c-rate")],
                          fmt=lambda v: f"{v:.0f}", marker=marker,
-                         marker_text="falls off" if marker is not None else "")
+                         marker_text="falls off" if marker is not None else "",
+                         nothing="not enough work time yet")
     total = view.total()
     ours = sum(d.work_seconds for d in days)
     origin = sum(d.origin_seconds for d in days)

@@ -76,22 +76,25 @@ def _axis(top: float, fmt: Callable[[float], str]) -> str:
 def _x_labels(labels: Sequence[str], centres: Sequence[float]) -> str:
     every = max(1, math.ceil(len(labels) / MAX_X_LABELS))
     out = []
+    last = len(labels) - 1
     for i, (text, x) in enumerate(zip(labels, centres, strict=True)):
-        if i % every == 0 or (i == len(labels) - 1 and (len(labels) - 1) % every > every / 2):
-            out.append(f'<text class="tick" x="{x:.1f}" y="{H - PAD_B + 16}" '
-                       f'text-anchor="middle">{_esc(text)}</text>')
+        if i % every == 0 or (i == last and last % every > every / 2):
+            # the last label ends at its bar, so it never runs off the chart's right edge
+            anchor = "end" if i == last and last and x > W - 40 else "middle"
+            out.append(f'<text class="tick" x="{x + (6 if anchor == "end" else 0):.1f}" '
+                       f'y="{H - PAD_B + 16}" text-anchor="{anchor}">{_esc(text)}</text>')
     return "".join(out)
 
 
 def columns(label: str, labels: Sequence[str],
             series: Sequence[tuple[str, Sequence[float], str]],
             fmt: Callable[[float], str] = _n, marker: int | None = None,
-            marker_text: str = "") -> str:
+            marker_text: str = "", nothing: str = "nothing recorded yet") -> str:
     """Vertical bars, one group per label, one bar per series (name, values, css class).
 
     `marker` draws a dashed line before the group of that index (the fall-off)."""
     if not labels or not series or not any(v for _, values, _ in series for v in values):
-        return empty(label)
+        return empty(label, nothing)
     top = nice_max(max((v for _, values, _ in series for v in values), default=0.0))
     inner_w, inner_h = W - PAD_L - PAD_R, H - PAD_T - PAD_B
     group = inner_w / len(labels)
@@ -120,11 +123,11 @@ def columns(label: str, labels: Sequence[str],
 
 
 def trend(label: str, labels: Sequence[str], values: Sequence[float | None],
-          fmt: Callable[[float], str] = _n) -> str:
+          fmt: Callable[[float], str] = _n, nothing: str = "nothing recorded yet") -> str:
     """A line through the known values (a gap where a value is None), with its points."""
     known = [v for v in values if v is not None]
     if not known:
-        return empty(label)
+        return empty(label, nothing)
     top = nice_max(max(known))
     inner_w, inner_h = W - PAD_L - PAD_R, H - PAD_T - PAD_B
     step = inner_w / len(labels)
@@ -173,7 +176,7 @@ def timeline(label: str, start: float, end: float,
     per outcome, times of day underneath."""
     height = 70
     inner_w = W - 2 * PAD_R
-    length = max(end - start, 1.0)
+    length = max(end - start, 1e-3)
 
     def x_of(moment: float) -> float:
         return PAD_R + inner_w * (moment - start) / length
