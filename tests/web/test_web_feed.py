@@ -97,3 +97,48 @@ def test_a_stopping_daemon_says_so_and_removes_its_feed_socket(
     assert got[-1].pid > 0  # type: ignore[union-attr]
     assert not feed_path.exists()
     sub.close(0)
+
+
+def test_events_of_a_directory_whose_write_failed_are_not_published(tmp_path: Path) -> None:
+    from crop_progress.audit import Event
+    from cropd.config import Config
+    from cropd.feed import Feed
+    from cropd.state import State
+
+    context = zmq.Context.instance()
+    feed = Feed(context, f"ipc://{tmp_path}/feed.sock")
+    feed.bind()
+    assert feed.endpoint == f"ipc://{tmp_path}/feed.sock"
+    sub = subscribe(feed.endpoint)
+    state = State(Config(endpoint="ipc://unused", progress_dir=tmp_path))
+    kept = Event(ts="2025-09-25T16:45:00.000Z", op="keep", directory="/w/good/", file="a.png")
+    lost = Event(ts="2025-09-25T16:45:00.001Z", op="crop", directory="/w/full-disk/",
+                 file="b.png")
+    end = time.monotonic() + 10
+    while True:  # until the subscription is live
+        feed.publish(state, [kept], {})
+        if sub.poll(50):
+            sub.recv_multipart()
+            break
+        assert time.monotonic() < end
+    while sub.poll(100):
+        sub.recv_multipart()
+    feed.publish(state, [lost, kept], {(str(tmp_path), "/w/full-disk/"): "disk full"})
+    got = receive(sub, lambda msg: True)
+    assert isinstance(got[0], f.OpEvent) and got[0].event["directory"] == "/w/good/"
+    assert not sub.poll(200)  # nothing else: the failed directory's event stayed back
+    feed.close()
+    sub.close(0)
+    assert not (tmp_path / "feed.sock").exists()
+
+
+def test_a_tcp_daemon_advertises_the_port_its_feed_got() -> None:
+    assert events_endpoint("tcp://127.0.0.1:5555") == "tcp://127.0.0.1:*"
+    assert events_endpoint("ipc:///run/x/cropd.sock") == "ipc:///run/x/cropd.events.sock"
+    from cropd.feed import Feed
+
+    feed = Feed(zmq.Context.instance(), events_endpoint("tcp://127.0.0.1:5555"))
+    feed.bind()
+    assert feed.endpoint is not None and feed.endpoint.startswith("tcp://127.0.0.1:")
+    assert not feed.endpoint.endswith(":*")
+    feed.close()

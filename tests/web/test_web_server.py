@@ -238,3 +238,26 @@ def test_without_a_daemon_it_reads_the_files(endpoint: str, progress_dir: Path,
         assert stream.opened.wait(10)
         stream.close()
     assert not socket.exists()  # the dashboard started no daemon
+
+
+def test_the_live_feed_survives_a_daemon_restart(endpoint: str, progress_dir: Path,
+                                                 work: dict[str, Path]) -> None:
+    first = InProcessDaemon(endpoint, progress_dir, tick_seconds=0.1)
+    try:
+        auto(work["_asian"], "--limit", "1")
+        with Dashboard() as board:
+            stream = EventStream(board)
+            until_live(stream, work["_asian"])
+            first.stop()
+            stream.wait(lambda kind, data: kind == "daemon" and not data["running"])
+            second = InProcessDaemon(endpoint, progress_dir, tick_seconds=0.1)
+            try:
+                before = len(stream.events)
+                until_live(stream, work["_euro"])
+                assert any(k == "op" for _, k, _ in stream.events[before:])
+            finally:
+                second.stop()
+            stream.close()
+    finally:
+        if first.thread.is_alive():
+            first.stop()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from importlib import resources
@@ -20,13 +21,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from crop_client.cropctl.errors import CtlError
+from crop_client.cropctl.errors import CtlError, describe
 from crop_client.web import figures, live, pages
 from crop_client.web.guard import Guard
 from crop_client.web.source import Source
 from crop_progress.timefmt import now_iso
 from crop_progress.worktime import BREAK_THRESHOLD
 
+log = logging.getLogger("crop_client.web")
 ASSETS = {"style.css": "text/css; charset=utf-8", "live.js": "text/javascript; charset=utf-8",
           "icon.svg": "image/svg+xml"}
 NO_STORE = {"cache-control": "no-store"}
@@ -133,6 +135,19 @@ class Dashboard:
                         headers={"cache-control": "max-age=86400"})
 
 
+def _trouble(request: Request, exc: Exception) -> Response:
+    """A failure a user can meet (cropd refused, a file cannot be read): one line, 503."""
+    known = describe(exc)
+    if known is None:
+        log.exception("%s failed", request.url.path)
+        message = f"unexpected error: {type(exc).__name__}: {exc}"
+    else:
+        message = known[0]
+    if request.url.path.startswith("/api/"):
+        return _json({"error": message}, 503)
+    return _html(pages.trouble(message), 503)
+
+
 def _int(text: str | None, default: int | None, low: int, high: int) -> int | None:
     if text is None:
         return default
@@ -182,6 +197,7 @@ def build(source: Source, token: str | None) -> Guard:
         Route("/static/{name:str}", board.asset),
         Route("/favicon.ico", board.icon),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    exception_handlers={Exception: _trouble})
     app.state.board = board
     return Guard(app, token)

@@ -157,10 +157,12 @@ def overview(view: StatusView, today: figures.Day | None, hint: str) -> str:
     total = sum(s.total_images for s in rows)
     windows = sum(s.active_windows for s in rows)
     if today is not None and today.work_seconds > 0:
-        today_line = (f"<b>{today.images}</b> images in {format_duration(today.work_seconds)} "
+        today_line = (f"<b>{today.images}</b> image{'' if today.images == 1 else 's'} in "
+                      f"{format_duration(today.work_seconds)} "
                       f"· {per_hour(figures.images_per_hour(today.images, today.work_seconds))}")
     else:
-        today_line = f"<b>{today.images if today else 0}</b> images"
+        count = today.images if today else 0
+        today_line = f"<b>{count}</b> image{'' if count == 1 else 's'}"
     tiles = (
         '<section class="tiles">'
         f'<div class="tile wide"><h3>All directories</h3>{svg.progress_bar(done, total)}'
@@ -408,6 +410,16 @@ def plan(view: StatusView, chosen: set[str], rate: figures.Rate | None,
 
 def _hm(hours_: float) -> str:
     return format_duration(hours_ * 3600)
+
+
+def trouble(message: str) -> str:
+    """A page for when neither cropd nor the files could answer: one line, and a way on."""
+    return ("<!doctype html><html lang=en><head><meta charset=utf-8>"
+            '<meta name=viewport content="width=device-width, initial-scale=1">'
+            '<title>Cannot show this · crop-progress</title>'
+            '<link rel=stylesheet href="/static/style.css"></head><body><main>'
+            f'<p class="problems">{h(message)}</p><p><a href="/">Try the overview again</a>'
+            "</p></main></body></html>")
 
 
 def not_found(daemon: DaemonView, what: str) -> str:
