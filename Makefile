@@ -8,12 +8,13 @@ ARGS ?=
 
 .PHONY: run test test-long lint bench bench-quick clean
 
-$(STAMP): pyproject.toml
+# constraints.txt pins what is installed, so CI and every developer test the same set.
+$(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
 	  { echo "crop-progress needs Python 3.10 or newer (found $$($(PYTHON) --version))"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,web]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,web]'
 	@touch $(STAMP)
 
 # Opens the crop window on ARGS (default: a generated sample set). Without a

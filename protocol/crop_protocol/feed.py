@@ -47,7 +47,8 @@ FeedMessage = OpEvent | StatusChange | DaemonChange
 _TYPES: dict[bytes, type] = {TOPIC_OP: OpEvent, TOPIC_STATUS: StatusChange,
                              TOPIC_DAEMON: DaemonChange}
 _encoder = msgspec.msgpack.Encoder()
-_decoders = {topic: msgspec.msgpack.Decoder(kind) for topic, kind in _TYPES.items()}
+_decoders: dict[bytes, msgspec.msgpack.Decoder[Any]] = {
+    topic: msgspec.msgpack.Decoder(kind) for topic, kind in _TYPES.items()}
 
 
 def encode(message: FeedMessage) -> list[bytes]:

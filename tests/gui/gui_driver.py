@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -23,36 +23,69 @@ State = dict[str, Any]
 SCREEN = (1600, 1000)
 
 
-def free_display() -> int:
-    """A display number with no X server and no stale lock."""
-    for number in range(90, 400):
-        if Path(f"/tmp/.X{number}-lock").exists() or Path(f"/tmp/.X11-unix/X{number}").exists():
-            continue
-        probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            if probe.connect_ex(("127.0.0.1", 6000 + number)) == 0:
-                continue
-        finally:
-            probe.close()
-        return number
-    raise RuntimeError("no free X display number")
+DISPLAYS_ENV = "CROP_TEST_DISPLAYS"
+"""X display numbers the GUI tests may take, as `100-199` (or one number); unset: the
+first free one, chosen by Xvfb itself."""
+
+
+def display_range(text: str | None = None) -> range | None:
+    """The numbers of $CROP_TEST_DISPLAYS (`A-B`, both included, or `A`), None when unset."""
+    text = os.environ.get(DISPLAYS_ENV, "") if text is None else text
+    if not text.strip():
+        return None
+    first, _, last = text.strip().partition("-")
+    try:
+        low, high = int(first), int(last or first)
+    except ValueError:
+        raise RuntimeError(f"{DISPLAYS_ENV}={text!r}: expected a number or a range such as "
+                           "100-199") from None
+    if not 0 <= low <= high:
+        raise RuntimeError(f"{DISPLAYS_ENV}={text!r}: expected 0 <= first <= last")
+    return range(low, high + 1)
 
 
 class Xvfb:
-    def __init__(self) -> None:
-        self.number = free_display()
-        self.display = f":{self.number}"
+    """An Xvfb on a free display, taken atomically: with `-displayfd` the server itself
+    binds the first free display (or tries the one asked) and writes its number back
+    once it accepts connections, so two test runs never race for one number."""
+
+    def __init__(self, numbers: range | None = None) -> None:
+        numbers = display_range() if numbers is None else numbers
+        errors: list[str] = []
+        for number in [None] if numbers is None else numbers:
+            started = self._start(number, errors)
+            if started is not None:
+                self.number = started
+                self.display = f":{started}"
+                return
+        where = "any display" if numbers is None else f"displays {numbers.start}-{numbers.stop - 1}"
+        raise RuntimeError(f"Xvfb did not start on {where}: {(errors or ['?'])[-1][-300:]}")
+
+    def _start(self, number: int | None, errors: list[str]) -> int | None:
+        read_end, write_end = os.pipe()
+        args = ["Xvfb"] + ([f":{number}"] if number is not None else [])
         self.process = subprocess.Popen(
-            ["Xvfb", self.display, "-screen", "0", f"{SCREEN[0]}x{SCREEN[1]}x24",
+            [*args, "-displayfd", str(write_end), "-screen", "0", f"{SCREEN[0]}x{SCREEN[1]}x24",
              "-nolisten", "tcp", "-noreset"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 10
-        while not Path(f"/tmp/.X11-unix/X{self.number}").exists():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                error = self.process.stderr.read().decode() if self.process.stderr else ""
-                self.stop()
-                raise RuntimeError(f"Xvfb {self.display} did not start: {error[-300:]}")
-            time.sleep(0.02)
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, pass_fds=(write_end,))
+        os.close(write_end)
+        answer = b""
+        try:
+            deadline = time.monotonic() + 30
+            while not answer.endswith(b"\n") and time.monotonic() < deadline:
+                ready, _, _ = select.select([read_end], [], [], deadline - time.monotonic())
+                chunk = os.read(read_end, 64) if ready else b""
+                if not chunk:
+                    break  # EOF: the server gave up on this display
+                answer += chunk
+        finally:
+            os.close(read_end)
+        if answer.strip().isdigit():
+            return int(answer)
+        self.stop()
+        errors.append(self.process.stderr.read().decode(errors="replace")
+                      if self.process.stderr else "no output")
+        return None
 
     def tk_problem(self) -> str | None:
         """Why Tk cannot open a window on this display, or None when it can."""

@@ -7,22 +7,24 @@ image is reported `failed` with its reason and the run goes on.
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import uuid
 from pathlib import Path
+from typing import Any
 
 from crop_client import imageops
 from crop_client.aspect import center_box
-from crop_client.errors import DaemonError, DaemonUnavailable
+from crop_client.errors import DaemonError, DaemonUnavailable, explain
 from crop_client.multicrop.options import Options
 from crop_client.session import Session
 from crop_client.work import Decision, Target, carry_out
+from crop_progress.commandline import EXIT_DAEMON, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK
 from crop_progress.display import progress_lines, start_lines
 from crop_progress.timefmt import format_duration
 from crop_protocol import messages as m
 
-EXIT_OK, EXIT_INPUT, EXIT_DAEMON = 0, 1, 2
-EXIT_INTERRUPTED = 130  # the shell's convention for SIGINT
 DISPLAY_EVERY = 10
 MARK = {"cropped": "✂️ ", "kept": "✅", "skipped": "⏭️ ", "failed": "⚠️ ", "deleted": "🗑️ "}
 
@@ -31,7 +33,44 @@ def say(text: str = "") -> None:
     print(text, flush=True)
 
 
+class _CtrlC:
+    """The first Ctrl+C asks the run to stop after the image in hand (a flag the loop
+    checks), the second stops at once. Python's own KeyboardInterrupt can be lost when
+    it lands in a finalizer ("Exception ignored in ..."), and then the run would go on
+    and exit 0; a flag cannot be lost."""
+
+    def __init__(self) -> None:
+        self.pressed = False
+        self._previous: Any = None
+
+    def __enter__(self) -> _CtrlC:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._press)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def _press(self, signum: int, frame: object) -> None:
+        if self.pressed:
+            raise KeyboardInterrupt
+        self.pressed = True
+
+    def check(self) -> None:
+        if self.pressed:
+            raise KeyboardInterrupt
+
+
+CTRL_C = _CtrlC()
+
+
 def run_auto(options: Options) -> int:
+    with CTRL_C:
+        return _run_auto(options)
+
+
+def _run_auto(options: Options) -> int:
     try:
         session = Session(options.endpoint, program="multicrop --auto")
     except DaemonUnavailable as exc:
@@ -46,9 +85,9 @@ def run_auto(options: Options) -> int:
         print(f"multicrop: lost the progress daemon: {exc}", file=sys.stderr)
         return EXIT_DAEMON
     except DaemonError as exc:
-        print(f"multicrop: {exc.message}", file=sys.stderr)
-        return EXIT_DAEMON if exc.code in ("BUSY", "INTERNAL", "VERSION_MISMATCH") \
-            else EXIT_INPUT
+        message, code = explain(exc) or (exc.message, EXIT_INPUT)
+        print(f"multicrop: {message}", file=sys.stderr)
+        return code
     except OSError as exc:
         print(f"multicrop: {exc}", file=sys.stderr)
         return EXIT_INPUT
@@ -118,6 +157,7 @@ def _one_directory(session: Session, directory: str, options: Options,
     last: m.Summary = summary
     current = None
     while left is None or done < left:
+        CTRL_C.check()
         want = options.per_batch if left is None else min(options.per_batch, left - done)
         claimed = session.claim(target.directory, want)
         if not claimed.items:
@@ -140,6 +180,7 @@ def _one_directory(session: Session, directory: str, options: Options,
                 f"{'' if outcome in ('cropped', 'kept') else ' ' + outcome}")
             if done % DISPLAY_EVERY == 0:
                 _display(last, current)
+            CTRL_C.check()
     if done == 0 and last.remaining == 0:
         say("✅ Nothing left to do in this directory")
     _display(last, current)

@@ -7,6 +7,9 @@ from pathlib import Path
 
 from crop_client.aspect import Aspect, parse_aspect
 
+AUTO_MODES = ("keep", "center")
+"""The values of `--auto`, in the order `--help` lists them."""
+
 
 @dataclass
 class Options:
@@ -21,6 +24,6 @@ class Options:
     move: bool = False
     retry_skipped: bool = False
     retry_failed: bool = False
-    auto: str | None = None      # "keep" | "center" | None for the window
+    auto: str | None = None      # one of AUTO_MODES, or None for the window
     limit: int | None = None
     endpoint: str | None = None  # None: $CROPD_ENDPOINT or the default

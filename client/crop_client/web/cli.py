@@ -1,9 +1,11 @@
 """`cropctl web` and `cropctl web token`: the logic, as plain functions.
 
-`serve` checks the bind and the token, binds the listening socket itself (so
-`--bind 127.0.0.1:0` works and the printed address is the real one), prints the
-address to open and runs uvicorn until Ctrl+C. `token` prints the token alone.
-cropctl's `commands` registers both; `python -m crop_client.web` runs `serve`.
+`serve` checks the bind and the token (under cropctl it then re-executes itself
+as `python -m crop_client.web`, leaving cropctl's imports behind), binds the
+listening socket itself (so `--bind 127.0.0.1:0` works and the printed address
+is the real one), prints the address to open and runs uvicorn until Ctrl+C.
+`token` prints the token alone.
+`command` declares both for cropctl; `python -m crop_client.web` runs `serve`.
 """
 
 from __future__ import annotations
@@ -109,8 +111,10 @@ def _has_display() -> bool:
 
 
 def serve(bind: str = DEFAULT_BIND, token_file: str | None = None, open_browser: bool = True,
-          endpoint: str | None = None) -> int:
-    """Run the dashboard until interrupted; the exit code."""
+          endpoint: str | None = None, fresh_process: bool = False) -> int:
+    """Run the dashboard until interrupted; the exit code. `fresh_process`: once the
+    bind and token are checked, replace this process with `python -m crop_client.web`
+    (cropctl's command line holds imports the dashboard does not need)."""
     try:
         import uvicorn
 
@@ -120,9 +124,7 @@ def serve(bind: str = DEFAULT_BIND, token_file: str | None = None, open_browser:
         raise CtlError(MISSING_EXTRA) from None
     host, port = parse_bind(bind)
     token = check(host, token_file)
-    if os.name == "posix" and "typer" in sys.modules:
-        # Under cropctl's command line: start afresh as `python -m crop_client.web`, the
-        # same process without typer and its imports (about 13 MB of the 60 MB budget).
+    if fresh_process and os.name == "posix" and endpoint is None:
         sys.stdout.flush()
         sys.stderr.flush()
         os.execv(sys.executable, [sys.executable, "-m", "crop_client.web", "--bind", bind,

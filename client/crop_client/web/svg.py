@@ -133,7 +133,7 @@ def trend(label: str, labels: Sequence[str], values: Sequence[float | None],
     step = inner_w / len(labels)
     centres = [PAD_L + (i + 0.5) * step for i in range(len(labels))]
     parts = [_open("trend", label), _axis(top, fmt)]
-    points = []
+    points: list[str] = []
     for x, value, name in zip(centres, values, labels, strict=True):
         if value is None:
             if len(points) > 1:
