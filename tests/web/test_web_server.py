@@ -261,3 +261,20 @@ def test_the_live_feed_survives_a_daemon_restart(endpoint: str, progress_dir: Pa
     finally:
         if first.thread.is_alive():
             first.stop()
+
+
+def test_ctrl_c_stops_it_cleanly_with_a_page_still_open(endpoint: str) -> None:
+    import signal
+
+    board = Dashboard()
+    try:
+        stream = EventStream(board)
+        assert stream.opened.wait(10)
+        board.proc.send_signal(signal.SIGINT)
+        assert board.proc.wait(30) == 0
+        assert board.proc.stderr is not None
+        errors = board.proc.stderr.read()
+        assert "Traceback" not in errors and "ERROR" not in errors, errors
+        stream.close()
+    finally:
+        board.stop()

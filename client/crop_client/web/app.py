@@ -200,4 +200,6 @@ def build(source: Source, token: str | None) -> Guard:
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={Exception: _trouble})
     app.state.board = board
-    return Guard(app, token)
+    guard = Guard(app, token)
+    guard.board = board
+    return guard

@@ -17,6 +17,7 @@ import socket
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 from crop_client.cropctl.errors import CtlError, report
 from crop_client.web.tokenfile import TokenError, default_token_file, make_token, read_token
@@ -141,10 +142,17 @@ def serve(bind: str = DEFAULT_BIND, token_file: str | None = None, open_browser:
         import webbrowser
 
         threading.Thread(target=webbrowser.open, args=(addresses[0],), daemon=True).start()
-    config = uvicorn.Config(build(Source(endpoint), token), log_level="warning",
-                            access_log=False, lifespan="on", timeout_graceful_shutdown=2,
-                            proxy_headers=False, server_header=False)
-    server = uvicorn.Server(config)
+    app = build(Source(endpoint), token)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
+                            timeout_graceful_shutdown=5, proxy_headers=False,
+                            server_header=False)
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            app.board.hub.close_soon()  # open event streams end, so shutdown need not wait
+            super().handle_exit(sig, frame)
+
+    server = Server(config)
     try:
         server.run(sockets=[sock])
     finally:

@@ -48,6 +48,7 @@ class Guard:
     def __init__(self, app: ASGIApp, token: str | None) -> None:
         self.app = app
         self.token = token
+        self.board: Any = None  # the app's Dashboard, for the server's shutdown
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -38,15 +38,33 @@ def sse(kind: str, data: dict[str, Any]) -> str:
 class Hub:
     def __init__(self, source: Source) -> None:
         self.source = source
-        self.queues: set[asyncio.Queue[str]] = set()
-        self.delivered = 0
+        self.queues: set[asyncio.Queue[str | None]] = set()
+        self.closing = False
+        self.loop: asyncio.AbstractEventLoop | None = None
 
-    def subscribe(self) -> asyncio.Queue[str]:
-        queue: asyncio.Queue[str] = asyncio.Queue(QUEUE_LIMIT)
+    def subscribe(self) -> asyncio.Queue[str | None]:
+        queue: asyncio.Queue[str | None] = asyncio.Queue(QUEUE_LIMIT)
+        if self.closing:
+            queue.put_nowait(None)
         self.queues.add(queue)
         return queue
 
-    def unsubscribe(self, queue: asyncio.Queue[str]) -> None:
+    def close(self) -> None:
+        """End every stream (the server is stopping): each gets None and returns."""
+        self.closing = True
+        for queue in list(self.queues):
+            try:
+                queue.put_nowait(None)
+            except asyncio.QueueFull:
+                queue.get_nowait()
+                queue.put_nowait(None)
+
+    def close_soon(self) -> None:
+        """`close` from a signal handler or another thread."""
+        if self.loop is not None:
+            self.loop.call_soon_threadsafe(self.close)
+
+    def unsubscribe(self, queue: asyncio.Queue[str | None]) -> None:
         self.queues.discard(queue)
 
     def broadcast(self, text: str) -> None:
@@ -71,6 +89,7 @@ class Hub:
 
     async def run(self) -> None:
         """Forever: relay the feed; tell the pages when the daemon comes or goes."""
+        self.loop = asyncio.get_running_loop()
         context = zmq.asyncio.Context()
         sub = None
         endpoint = None
@@ -126,6 +145,8 @@ async def stream(hub: Hub) -> AsyncIterator[str]:
                 text = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
             except asyncio.TimeoutError:
                 text = ": keepalive\n\n"
+            if text is None:
+                return  # the server is stopping: end this response so it can
             yield text
     finally:
         hub.unsubscribe(queue)
