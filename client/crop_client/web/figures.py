@@ -222,12 +222,18 @@ def timeline(events: Sequence[Event], start: float, end: float,
     stream = sorted((iso_to_epoch(e.ts), e) for e in events if e.op in WORK_OPS)
     spans: list[tuple[float, float, bool]] = []
     cursor = start
+    def add(left: float, right: float, work: bool) -> None:
+        if spans and spans[-1][2] == work and spans[-1][1] == left:
+            spans[-1] = (spans[-1][0], right, work)  # one span per stretch, not per gap
+        else:
+            spans.append((left, right, work))
+
     for moment, _ in stream:
         if moment > cursor:
-            spans.append((cursor, moment, moment - cursor <= threshold))
+            add(cursor, moment, moment - cursor <= threshold)
         cursor = max(cursor, moment)
     if end > cursor:
-        spans.append((cursor, end, end - cursor <= threshold))
+        add(cursor, end, end - cursor <= threshold)
     ticks = [(moment, e.op) for moment, e in stream if e.op in SHARE_OPS or e.op == "undo"]
     return Timeline(start, max(end, cursor), spans, ticks)
 

@@ -40,6 +40,7 @@ class Hub:
         self.source = source
         self.queues: set[asyncio.Queue[str | None]] = set()
         self.closing = False
+        self.running: bool | None = None   # whether cropd is there, as last seen
         self.loop: asyncio.AbstractEventLoop | None = None
 
     def subscribe(self) -> asyncio.Queue[str | None]:
@@ -110,7 +111,7 @@ class Hub:
                     if running is not None:
                         self.broadcast(sse("daemon", {"running": present,
                                                       "line": await self._daemon_line()}))
-                    running = present
+                    running = self.running = present
                 await self._relay(sub, CHECK_SECONDS)
         finally:
             if sub is not None:
@@ -127,6 +128,7 @@ class Hub:
             if message is None:
                 continue
             if isinstance(message, f.DaemonChange):
+                self.running = message.state == "started"
                 self.broadcast(sse("daemon", {"running": message.state == "started",
                                               "line": await self._daemon_line()}))
                 continue
@@ -140,6 +142,8 @@ async def stream(hub: Hub) -> AsyncIterator[str]:
     queue = hub.subscribe()
     try:
         yield "retry: 2000\n: live\n\n"
+        if hub.running is not None:
+            yield sse("daemon", {"running": hub.running, "line": None})
         while True:
             try:
                 text = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)

@@ -384,6 +384,8 @@ def plan(view: StatusView, chosen: set[str], rate: figures.Rate | None,
     if new_images:
         likely, best, worst = rate.hours(new_images)
         rows.append((f"new folder of {new_images}", new_images, likely, best, worst))
+    short = [f"new ({new_images})" if new_images and i == len(rows) - 1 else str(r[0])[:12]
+             for i, r in enumerate(rows)]
     if rows:
         left = sum(r[1] for r in rows)
         likely, best, worst = rate.hours(left)
@@ -392,7 +394,7 @@ def plan(view: StatusView, chosen: set[str], rate: figures.Rate | None,
             f"<td class=num>{_hm(b)}–{_hm(c)}</td></tr>" for name, n, a, b, c in rows)
         table += (f"<tr class=total><td>all of these</td><td class=num>{left}</td><td class=num>"
                   f"<b>{_hm(likely)}</b></td><td class=num>{_hm(best)}–{_hm(worst)}</td></tr>")
-        chart = svg.columns("hours of work left", [str(r[0])[:12] for r in rows],
+        chart = svg.columns("hours of work left", short,
                             [("likely", [r[2] for r in rows], "c-ours"),
                              ("at worst", [r[4] for r in rows], "c-origin")],
                             fmt=lambda v: f"{v:.1f}h")

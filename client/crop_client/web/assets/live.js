@@ -7,11 +7,17 @@
   var page = body.dataset.page;
   var key = body.dataset.key || "";
   var live = document.getElementById("live");
+  var footer = document.getElementById("daemon");
+  var connected = false;
+  var daemon = !footer || footer.classList.contains("on");
 
-  function setLive(on) {
+  function setLive() {
     if (!live) return;
+    var on = connected && daemon;
     live.className = on ? "live on" : "live off";
-    live.title = on ? "live: changes show as they happen" : "not live: reconnecting";
+    live.title = on ? "live: changes show as they happen"
+      : connected ? "cropd is not running: nothing changes until it does"
+      : "not live: reconnecting";
   }
 
   function fragment(html) {
@@ -63,16 +69,17 @@
 
   function onDaemon(e) {
     var d = JSON.parse(e.data);
-    var footer = document.getElementById("daemon");
-    if (!footer) return;
+    daemon = !!d.running;
+    setLive();
+    if (!footer || !d.line) return;
     footer.textContent = d.line;
     footer.className = "daemon " + (d.running ? "on" : "off");
   }
 
   if (!window.EventSource) return;
   var source = new EventSource("/events");
-  source.onopen = function () { setLive(true); };
-  source.onerror = function () { setLive(false); };
+  source.onopen = function () { connected = true; setLive(); };
+  source.onerror = function () { connected = false; setLive(); };
   source.addEventListener("status", onStatus);
   source.addEventListener("op", onOp);
   source.addEventListener("daemon", onDaemon);
