@@ -58,6 +58,18 @@ def when(ts: str | None) -> str:
         return h(ts)
 
 
+SHORT_UNITS = ((" minutes", "m"), (" minute", "m"), (" hours", "h"), (" hour", "h"),
+               (" days", "d"), (" day", "d"), (" weeks", "w"), (" week", "w"))
+
+
+def short_when(ts: str | None) -> str:
+    """`19m`, `3h`, `just now`: `when` in the few characters a card's cell has."""
+    text = when(ts).removesuffix(" ago")
+    for long, short in SHORT_UNITS:
+        text = text.replace(long, short)
+    return text.replace(" ", "") if text[:1].isdigit() else text
+
+
 def rate_of(s: m.Summary) -> float | None:
     return figures.images_per_hour(s.rate_images, s.rate_seconds)
 
@@ -125,7 +137,7 @@ def card(s: m.Summary, name: str | None = None, ts: str | None = None) -> str:
         f"<div><dt>rate</dt><dd>{per_hour(rate_of(s))}</dd></div>"
         f"<div><dt>ETA</dt><dd>{eta}</dd></div>"
         f"<div><dt>work</dt><dd>{format_duration(s.work_seconds)}</dd></div>"
-        f"<div><dt>last</dt><dd>{when(s.last_activity or s.last_session_end)}</dd></div>"
+        f"<div><dt>last</dt><dd>{short_when(s.last_activity or s.last_session_end)}</dd></div>"
         "</dl></article>")
 
 
@@ -218,8 +230,8 @@ def _session_row(ident: str, index: int, session: m.SessionEntry, events: Sequen
                        if quality.counts[op])
     return (f'<tr{" class=chosen" if chosen else ""}><td><a href="{href(ident, session=index)}">'
             f"#{index + 1}</a></td><td>{h(session.start[5:10])} {started}</td>"
-            f"<td class=wide>{end}</td><td class=num>{session.images}</td><td class='num wide'>"
-            f"{format_duration(session.work_seconds)}</td>"
+            f"<td class=hide-narrow>{end}</td><td class=num>{session.images}</td>"
+            f"<td class='num hide-narrow'>{format_duration(session.work_seconds)}</td>"
             f"<td class=num>{'–' if undo is None else f'{100 * undo:.0f}%'}</td>"
             f'<td class="shares">{svg.stacked(detail or "no outcomes", shares)}'
             f"<small>{h(detail) or '–'}</small></td></tr>")
@@ -240,8 +252,9 @@ def directory(view: DirectoryView, ident: str, chosen: int | None,
                        for i in reversed(range(len(sessions))))
         session_table = (
             '<div class="scroll"><table class="sessions"><thead><tr><th>#</th><th>started</th>'
-            "<th class=wide>ended</th><th class=num>images</th><th class='num wide'>work</th>"
-            "<th class=num>undo</th><th>outcomes</th></tr></thead><tbody>" + rows
+            "<th class=hide-narrow>ended</th><th class=num>images</th>"
+            "<th class='num hide-narrow'>work</th><th class=num>undo</th><th>outcomes</th>"
+            "</tr></thead><tbody>" + rows
             + "</tbody></table></div>")
         picked = sessions[index]
         start = iso_to_epoch(picked.start)
