@@ -14,6 +14,7 @@ from pathlib import Path
 import msgspec
 
 from crop_progress import fsio
+from crop_progress.model import JournalMark
 from crop_progress.timefmt import parse_iso, to_iso
 
 OPS = ("session_start", "session_end", "claim", "crop", "keep", "skip", "fail",
@@ -77,6 +78,7 @@ class AuditLog:
         self._fd: int | None = None
         self._day: str | None = None
         self._unsynced_new_file = False
+        self.position: tuple[str, int] | None = None  # (day, size) after the last append
 
     def append(self, events: Iterable[Event], sync: bool = True) -> None:
         by_day: dict[str, list[bytes]] = {}
@@ -84,12 +86,18 @@ class AuditLog:
             by_day.setdefault(day_of(event.ts), []).append(encode_line(event))
         for day, lines in by_day.items():
             try:
-                fsio.write_all(self._open(day), b"".join(lines))
+                fd = self._open(day)
+                fsio.write_all(fd, b"".join(lines))
+                self.position = (day, os.lseek(fd, 0, os.SEEK_END))
             except OSError:
                 self.close()  # reopen next time: the tail is checked again
                 raise
             if sync:
                 self.sync()
+
+    def mark(self) -> JournalMark | None:
+        """Where the journal stands after the last append (for a checkpoint)."""
+        return JournalMark(*self.position) if self.position is not None else None
 
     def sync(self) -> None:
         """Make what was appended durable (the day file, and its folder if new)."""
@@ -132,6 +140,16 @@ class AuditLog:
         self.close()
 
 
+def _read_from(path: Path, offset: int) -> bytes:
+    """The file's bytes from `offset` (from the start when the file is shorter: it was
+    replaced, so the offset means nothing)."""
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if 0 < offset <= size:
+            f.seek(offset)
+        return f.read()
+
+
 def day_files(audit_dir: Path, since_day: str | None = None) -> list[Path]:
     if not audit_dir.is_dir():
         return []
@@ -142,16 +160,25 @@ def day_files(audit_dir: Path, since_day: str | None = None) -> list[Path]:
 
 
 def read_events(audit_dir: Path, *, directory: str | None = None,
-                since: str | None = None) -> Iterator[Event]:
-    """Events in file order, optionally one directory's and strictly after `since`."""
+                since: str | None = None,
+                start: tuple[str, int] | None = None) -> Iterator[Event]:
+    """Events in file order, optionally one directory's and strictly after `since`.
+
+    `start` (day, byte offset) is where a checkpoint stands in the journal:
+    earlier days are skipped and that day's file is read from the offset on.
+    """
     if since is not None:
         since = to_iso(parse_iso(since))
     needle = None
     if directory is not None:
         needle = _encoder.encode(directory)  # cheap pre-filter on the raw line
-    for path in day_files(audit_dir, day_of(since) if since else None):
+    first_day = day_of(since) if since else None
+    if start is not None and (first_day is None or start[0] > first_day):
+        first_day = start[0]
+    for path in day_files(audit_dir, first_day):
+        offset = start[1] if start is not None and path.stem == start[0] else 0
         try:
-            data = path.read_bytes()
+            data = _read_from(path, offset)
         except OSError:
             continue
         for line in data.split(b"\n"):

@@ -27,3 +27,9 @@ def fsync_dir(folder: Path) -> None:
     with contextlib.suppress(OSError):
         os.fsync(fd)
     os.close(fd)
+
+
+def rename(src: Path, dest: Path) -> None:
+    """Give `src` the name `dest` (replacing it), durably: the folder is fsynced."""
+    os.replace(src, dest)
+    fsync_dir(Path(dest).parent)

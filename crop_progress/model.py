@@ -24,6 +24,27 @@ class SessionRecord(msgspec.Struct, kw_only=True):
     work_seconds: float = 0.0
 
 
+class Grant(msgspec.Struct):
+    """A lease the daemon handed out: `token` fences the report of `client`."""
+    file: str
+    token: int
+    client: str = ""
+    pid: int = 0
+    host: str = ""
+
+
+class Acked(msgspec.Struct):
+    """A recent outcome and the lease token it was reported under (retries, leftovers)."""
+    file: str
+    token: int
+
+
+class JournalMark(msgspec.Struct):
+    """Where in the journal a checkpoint stands: replay starts at `offset` of `day`."""
+    day: str
+    offset: int
+
+
 class Progress(msgspec.Struct, kw_only=True):
     schema_version: int = SCHEMA_VERSION
     directory: str
@@ -48,6 +69,12 @@ class Progress(msgspec.Struct, kw_only=True):
     last_event_at: str | None = None
     # How outputs are shaped (`--fit`, `--max-side`, `--exact`); None: full resolution.
     output_shape: str | None = None
+    # The journal state a checkpoint carries: the lease tokens given so far, the
+    # leases still held, the last outcomes' tokens, and where replay starts.
+    lease_token: int = 0
+    leases: list[Grant] = msgspec.field(default_factory=list)
+    recent_outcomes: list[Acked] = msgspec.field(default_factory=list)
+    journal: JournalMark | None = None
 
 
 _encoder = msgspec.json.Encoder()

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from crop_progress import naming, overview, store
+from crop_progress import naming, overview, recovery, store
 from crop_progress.audit import Event, read_events
 from crop_progress.model import Progress
 from crop_progress.paths import audit_dir, canonical_directory, directory_key
@@ -101,7 +101,9 @@ def read_record(path: Path, directory: str | None = None) -> Record:
     notes = list(loaded.messages)
     if loaded.migrated_from is not None:
         notes.append(f"schema version {loaded.migrated_from}: the daemon migrates it on open")
-    return Record(path, loaded.progress, tuple(notes))
+    # the file is a checkpoint: what the journal acknowledged after it counts too
+    progress, _ = recovery.caught_up(loaded.progress, audit_dir(path.parent))
+    return Record(path, progress, tuple(notes))
 
 
 def scan(progress_dir: Path) -> tuple[list[Record], list[str]]:

@@ -11,8 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import msgspec
+
 from crop_progress.audit import OUTCOME_OPS, read_events
-from crop_progress.model import Progress
+from crop_progress.model import JournalMark, Progress
 from crop_progress.paths import directory_key
 from crop_progress.scan import is_image_name
 from crop_progress.store import (
@@ -27,13 +29,36 @@ from crop_progress.timefmt import now_iso
 from crop_progress.tracker import COMPLETED, PENDING, Tracker
 
 
-def replay(tracker: Tracker, audit_dir: Path, after: str | None) -> int:
-    """Apply the directory's audit events newer than `after`; returns how many outcomes."""
+def replay(tracker: Tracker, audit_dir: Path, after: str | None,
+           start: JournalMark | None = None) -> int:
+    """Apply the directory's audit events newer than `after` (from `start`, where its
+    checkpoint stands in the journal); returns how many outcomes."""
     outcomes = 0
-    for event in read_events(audit_dir, directory=tracker.progress.directory, since=after):
+    where = (start.day, start.offset) if start is not None else None
+    for event in read_events(audit_dir, directory=tracker.progress.directory, since=after,
+                             start=where):
         tracker.apply(event)
         outcomes += event.op in OUTCOME_OPS or event.op == "undo"
     return outcomes
+
+
+def caught_up(progress: Progress, audit_dir: Path) -> tuple[Progress, int]:
+    """A progress record as the journal has it now: its checkpoint plus the events
+    after it, for readers that list no folder (`cropctl`, `--show-progress`).
+    Returns the record and how many outcomes were replayed. Reads only."""
+    if not progress.directory.startswith("/"):
+        return progress, 0  # a version-1 file's relative path: the journal cannot name it
+    known = [*progress.completed_files, *progress.skipped_files,
+             *(f.file for f in progress.failed_files)]
+    tracker = Tracker(msgspec.structs.replace(progress), known, disk_hash=progress.directory_hash,
+                      unlisted=0)
+    tracker.unlisted = max(0, progress.total_images - tracker.total_images)
+    index = progress.current_index
+    replayed = replay(tracker, audit_dir, progress.modified or None, progress.journal)
+    fresh = tracker.snapshot(progress.modified)
+    fresh.directory_hash = progress.directory_hash
+    fresh.current_index = min(fresh.total_images, index + replayed)
+    return fresh, replayed
 
 
 def output_images(output_dir: Path | None) -> list[str]:

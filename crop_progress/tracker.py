@@ -10,11 +10,12 @@ on disk plus those completed or deleted that left the directory.
 from __future__ import annotations
 
 import bisect
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from crop_progress.audit import WORK_OPS, Event
-from crop_progress.model import FailedFile, Progress, SessionRecord
+from crop_progress.model import Acked, FailedFile, Grant, Progress, SessionRecord
 from crop_progress.scan import directory_hash
 from crop_progress.timefmt import iso_to_epoch
 from crop_progress.worktime import BREAK_THRESHOLD, WorkClock
@@ -26,6 +27,9 @@ FAILED = "failed"
 DELETED = "deleted"
 OP_STATUS = {"crop": COMPLETED, "keep": COMPLETED, "skip": SKIPPED, "fail": FAILED,
              "delete": DELETED}
+# Outcomes whose lease token is remembered: enough for every report in flight when
+# the daemon stopped to be told apart (its own retry) from a stale lease.
+RECENT_OUTCOMES = 128
 
 
 @dataclass
@@ -50,9 +54,13 @@ class RescanReport:
 
 class Tracker:
     def __init__(self, progress: Progress, on_disk: Iterable[str],
-                 threshold: float = BREAK_THRESHOLD, disk_hash: str | None = None) -> None:
+                 threshold: float = BREAK_THRESHOLD, disk_hash: str | None = None,
+                 unlisted: int = 0) -> None:
         self.progress = progress
         self.threshold = threshold
+        # Images counted in `total_images` whose names are not known (a reader that
+        # did not list the folder); an outcome for a new name takes one of them.
+        self.unlisted = unlisted
         # One string object per name, shared by every set and list below: a
         # 10,000-image directory holds each name once (memory, with 50 open).
         names = {n: n for n in on_disk}
@@ -69,8 +77,21 @@ class Tracker:
         last = iso_to_epoch(progress.last_event_at) if progress.last_event_at else None
         self.clock = WorkClock(threshold, last)
         self.on_disk: set[str] = set(names)
-        self.hash = disk_hash or directory_hash(list(self.on_disk))
+        self._hash = disk_hash
+        # Leases: handed out by `claim` events, ended by an outcome or a `release`.
+        self.grants: dict[str, Grant] = {g.file: g for g in progress.leases}
+        self.last_token = max([progress.lease_token, *(g.token for g in progress.leases)])
+        self.recent: OrderedDict[str, int] = OrderedDict(
+            (a.file, a.token) for a in progress.recent_outcomes)
         self._rebuild_order()
+
+    @property
+    def hash(self) -> str:
+        """The seed's `directory_hash` of the images on disk, computed when asked
+        (checkpoints, validation), never per report."""
+        if self._hash is None:
+            self._hash = directory_hash(list(self.on_disk))
+        return self._hash
 
     # -- the resume order ---------------------------------------------------
     def _rebuild_order(self) -> None:
@@ -89,6 +110,8 @@ class Tracker:
         self.order.insert(at, name)
         if at <= self.cursor:
             self.cursor = at
+        if self.unlisted:
+            self.unlisted -= 1
 
     def status(self, name: str) -> str:
         if name in self.completed:
@@ -142,7 +165,7 @@ class Tracker:
     # -- counts -------------------------------------------------------------
     @property
     def total_images(self) -> int:
-        return len(self.order) - len(self.deleted)
+        return len(self.order) - len(self.deleted) + self.unlisted
 
     @property
     def current_index(self) -> int:
@@ -159,6 +182,8 @@ class Tracker:
         """Apply one audit event; the only way progress changes."""
         p = self.progress
         op = event.op
+        if event.token:
+            self._apply_lease(event)
         if op in WORK_OPS:
             added = self.clock.tick(iso_to_epoch(event.ts))
             p.work_seconds = round(p.work_seconds + added, 3)
@@ -190,6 +215,30 @@ class Tracker:
         elif op == "reset":
             self._reset(event.ts)
 
+    def _apply_lease(self, event: Event) -> None:
+        """Claims and undos hand out a lease; an outcome ends it under its token."""
+        token, name, op = event.token or 0, event.file or "", event.op
+        self.last_token = max(self.last_token, token)
+        if op in ("claim", "undo"):
+            ref = event.client
+            self.grants[name] = Grant(name, token, ref.id if ref else "",
+                                      ref.pid if ref else 0, ref.host if ref else "")
+        elif op in OP_STATUS:
+            held = self.grants.get(name)
+            if held is not None and held.token == token:
+                del self.grants[name]
+            self.recent[name] = token
+            self.recent.move_to_end(name)
+            while len(self.recent) > RECENT_OUTCOMES:
+                self.recent.popitem(last=False)
+        elif op == "release":
+            held = self.grants.get(name)
+            if held is not None and held.token == token:
+                del self.grants[name]
+
+    def next_token(self) -> int:
+        return self.last_token + 1
+
     def _left_directory(self, name: str, left: bool) -> None:
         """Deleted or moved out by a client: the folder's hash no longer holds it."""
         if left == (name in self.on_disk):
@@ -197,7 +246,7 @@ class Tracker:
                 self.on_disk.discard(name)
             else:
                 self.on_disk.add(name)
-            self.hash = directory_hash(list(self.on_disk))
+            self._hash = None
 
     def mark(self, name: str, status: str) -> None:
         """Set a status outside the journal (recovery from the output directory)."""
@@ -234,6 +283,8 @@ class Tracker:
         self.skipped.clear()
         self.failed.clear()
         self.deleted.clear()
+        self.grants.clear()
+        self.recent.clear()
         self.clock = WorkClock(self.threshold)
         self._rebuild_order()
 
@@ -248,9 +299,39 @@ class Tracker:
         report.completed_gone = sorted(n for n in self.completed if n not in now)
         old_hash = self.progress.directory_hash
         self.on_disk = now
-        self.hash = directory_hash(list(now))
+        self._hash = None
         self._rebuild_order()
         report.hash_changed = bool(old_hash) and old_hash != self.hash
+        return report
+
+    def apply_scan(self, added: Iterable[str], removed: Iterable[str]) -> RescanReport:
+        """`rescan` by difference, for a scan made beside the daemon's loop: cheap when
+        few names changed, whatever the size of the directory."""
+        report = RescanReport()
+        fresh = [n for n in added if n not in self.on_disk]
+        gone = [n for n in removed if n in self.on_disk]
+        if not fresh and not gone:
+            return report
+        self.on_disk.update(fresh)
+        self.on_disk.difference_update(gone)
+        self._hash = None
+        report.added = sorted(n for n in fresh
+                              if n not in self.completed and n not in self.deleted)
+        report.removed_pending = sorted(n for n in gone if not self._handled(n))
+        report.completed_gone = sorted(n for n in gone if n in self.completed)
+        if len(fresh) + len(gone) > 1000:
+            self._rebuild_order()
+            return report
+        for name in fresh:
+            self._ensure_in_order(name)
+        for name in gone:
+            if name in self.completed or name in self.deleted:
+                continue
+            at = self.index(name)
+            if at is not None:
+                del self.order[at]
+                if at < self.cursor:
+                    self.cursor -= 1
         return report
 
     # -- the file form ------------------------------------------------------
@@ -265,6 +346,9 @@ class Tracker:
         p.current_index = self.current_index
         p.directory_hash = self.hash
         p.modified = modified
+        p.lease_token = self.last_token
+        p.leases = list(self.grants.values())
+        p.recent_outcomes = [Acked(f, t) for f, t in self.recent.items()]
         if not p.created:
             p.created = modified
         return p

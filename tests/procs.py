@@ -16,6 +16,7 @@ from pathlib import Path
 
 import psutil
 
+from crop_progress import model, readonly
 from crop_progress.audit import read_events
 from crop_progress.paths import lock_path
 from cropd.lock import holder_pid
@@ -49,7 +50,10 @@ def outcomes(progress_dir: Path, directory: Path) -> collections.Counter[str]:
 
 
 def record(progress_dir: Path, name: str) -> dict:
-    return json.loads((progress_dir / f"{name}_progress.json").read_text())
+    """The progress of a directory as every reader sees it: the file (a checkpoint)
+    plus the journal after it."""
+    found = readonly.read_record(progress_dir / f"{name}_progress.json")
+    return json.loads(model.encode(found.progress))
 
 
 def daemon_pid(endpoint: str) -> int | None:

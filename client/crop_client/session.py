@@ -56,7 +56,7 @@ class Session:
         self.on_notice = on_notice
         self.client_id = uuid.uuid4().hex
         self._opened: dict[str, m.Open] = {}         # directory key -> how it was opened
-        self._held: dict[str, set[str]] = {}         # directory key -> leased images
+        self._held: dict[str, dict[str, int]] = {}   # directory key -> image -> token
         self._lock = threading.RLock()
         self._daemon: Any = None
         self._epoch = 0                              # bumps at every (re)connection
@@ -127,7 +127,7 @@ class Session:
                 held = sorted(self._held.get(key, ()))
                 if held:
                     claimed = _expect(conn.call(m.Claim(directory=key, files=held)), m.Claimed)
-                    self._held[key] = {i.file for i in claimed.items}
+                    self._held[key] = {i.file: i.token for i in claimed.items}
                     lost_total += claimed.lost
             self._epoch += 1
         note = "The daemon restarted; reconnected and carried on"
@@ -188,7 +188,7 @@ class Session:
             request.directory = key
             with self._lock:
                 self._opened[key] = request
-                self._held.setdefault(key, set())
+                self._held.setdefault(key, {})
         return opened
 
     def show(self, directory: str | Path, progress_dir: str | Path | None = None) -> m.ShowReply:
@@ -198,29 +198,42 @@ class Session:
     def claim(self, directory: str, count: int = 1) -> m.Claimed:
         claimed = self.call(m.Claim(directory=directory, count=count), m.Claimed)
         with self._lock:
-            self._held.setdefault(directory, set()).update(i.file for i in claimed.items)
+            self._held.setdefault(directory, {}).update((i.file, i.token) for i in claimed.items)
         return claimed
 
     def report(self, report: m.Report) -> m.Reported:
-        reported = self.call(report, m.Reported)
+        """Report an outcome under the image's lease token. Raises DaemonError with
+        code LEASE_LOST when another window has the image now: it counted nothing."""
         with self._lock:
-            self._held.get(report.directory, set()).discard(report.file)
+            # after a daemon restart the lease may have been given again under another token
+            report.token = self._held.get(report.directory, {}).get(report.file, report.token)
+        try:
+            reported = self.call(report, m.Reported)
+        except DaemonError as exc:
+            if exc.code == ErrorCode.LEASE_LOST:
+                self._forget(report.directory, [report.file])
+            raise
+        self._forget(report.directory, [report.file])
         return reported
+
+    def _forget(self, directory: str, files: list[str]) -> None:
+        with self._lock:
+            held = self._held.get(directory, {})
+            for name in files:
+                held.pop(name, None)
 
     def undo(self, directory: str) -> m.Undone:
         undone = self.call(m.Undo(directory=directory), m.Undone)
         with self._lock:
-            self._held.setdefault(directory, set()).update(i.file for i in undone.items)
+            self._held.setdefault(directory, {}).update((i.file, i.token) for i in undone.items)
         return undone
 
     def release(self, directory: str, files: list[str] | None = None) -> int:
         released = self.call(m.Release(directory=directory, files=files), m.Released)
         with self._lock:
-            held = self._held.get(directory, set())
-            if files is None:
-                held.clear()
-            else:
-                held.difference_update(files)
+            held = self._held.get(directory, {})
+            for name in list(held) if files is None else files:
+                held.pop(name, None)
         return released.count
 
     def status(self) -> m.StatusReply:

@@ -34,8 +34,6 @@ class Client:
     last_seen: float = field(default_factory=time.monotonic)
     # directory key -> options of its Open; the directories this client works in
     dirs: dict[tuple[str, str], DirOptions] = field(default_factory=dict)
-    # directory key -> submitted batches, newest last: each a list of event indexes
-    batches: dict[tuple[str, str], list[list[object]]] = field(default_factory=dict)
 
     def alive(self, stale_after: float) -> bool:
         if self.host == HOST and self.pid > 0:

@@ -4,24 +4,19 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crop_progress import overview, store
+from crop_progress import history, overview, store
+from crop_progress.audit import Event, read_events
+from crop_progress.model import Grant, JournalMark
 from crop_progress.paths import audit_dir
-from crop_progress.scan import companions_in, scan_directory
+from crop_progress.scan import companions_in
 from crop_progress.tracker import Tracker
 
-RESCAN_MIN_SECONDS = 1.0
-
 Ident = tuple[str, str]  # (progress dir, directory key)
-
-
-@dataclass
-class Lease:
-    client: str
-    expires: float  # time.monotonic()
 
 
 def file_signature(path: Path) -> tuple[int, int, int] | None:
@@ -43,14 +38,25 @@ class Directory:
     # non-image files by stem, from the last scan (the tracker holds the image names)
     others: dict[str, list[str]]
     scan_mtime_ns: int
-    leases: dict[str, Lease] = field(default_factory=dict)
+    # When each lease of `tracker.grants` runs out (time.monotonic()); a grant past
+    # it no longer keeps others off the image, but its token stays good until a
+    # newer lease replaces it.
+    expires: dict[str, float] = field(default_factory=dict)
+    # client id -> the batches it reported, newest last (rebuilt from the journal
+    # after a restart, see crop_progress.history)
+    history: dict[str, list[list[Event]]] = field(default_factory=dict)
     clients: set[str] = field(default_factory=set)
-    dirty: bool = False               # must be on disk before the next ack
-    lazy_since: float | None = None   # changed by claims only: saved within seconds
+    dirty: bool = False               # a checkpoint is due at the next flush
+    changes: int = 0                  # journal events applied since the last checkpoint
+    last_change_at: float = 0.0       # time.monotonic() of the newest of them
     signature: tuple[int, int, int] | None = None  # of the file as we last wrote or read it
-    scanned_at: float = field(default_factory=time.monotonic)
+    scanned_at: float = field(default_factory=time.monotonic)  # last mtime look
     read_only: bool = False           # loaded for a read; nothing written until opened
     recovered: bool = False           # rebuilt from .bak + journal when it was loaded
+    size: int = 0                     # bytes of the last checkpoint
+    keep_bak: bool = False            # .bak holds the migrated original: keep it, once
+    idle_since: float = field(default_factory=time.monotonic)
+    loaded_at: str = ""               # journal time when this daemon loaded it
 
     @property
     def ident(self) -> Ident:
@@ -63,52 +69,65 @@ class Directory:
     def companions(self, name: str) -> list[str]:
         return companions_in(self.others, name)
 
-    def refresh_scan(self, force: bool = False) -> list[str]:
-        """Rescan when the folder changed (new images, companions); returns messages."""
-        now = time.monotonic()
-        if not force and now - self.scanned_at < RESCAN_MIN_SECONDS:
-            return []
-        try:
-            mtime_ns = self.path.stat().st_mtime_ns
-        except OSError:
-            return []
-        if not force and mtime_ns == self.scan_mtime_ns:
-            self.scanned_at = now
-            return []
-        scan = scan_directory(self.path)
-        self.others, self.scan_mtime_ns, self.scanned_at = scan.others, scan.mtime_ns, now
-        return self.tracker.rescan(scan.images).messages()
-
     def changed_on_disk(self) -> bool:
         return self.signature is not None and file_signature(self.progress_file) != self.signature
 
-    def save(self, stamp: str) -> None:
+    def save(self, stamp: str, journal: JournalMark | None) -> None:
+        """Write the checkpoint: the tracker's state, standing at `journal`."""
         progress = self.tracker.snapshot(stamp)
         progress.output_directory = _with_slash(self.output_dir)
+        progress.journal = journal
         info = store.save(self.progress_file, progress)
         self.signature = (info.st_mtime_ns, info.st_size, info.st_ino)
+        self.size = info.st_size
         self.dirty = False
-        self.lazy_since = None
+        self.changes = 0
         self.read_only = False
 
-    def mark_dirty(self) -> None:
-        self.dirty = True
+    def note_change(self) -> None:
+        self.changes += 1
+        self.last_change_at = self.idle_since = time.monotonic()
 
-    def mark_lazy(self) -> None:
-        if self.lazy_since is None:
-            self.lazy_since = time.monotonic()
+    # -- leases ----------------------------------------------------------------
+    def live(self, name: str, now: float | None = None) -> Grant | None:
+        """The lease on `name` that keeps others off it now, if any."""
+        grant = self.tracker.grants.get(name)
+        if grant is None:
+            return None
+        return grant if self.expires.get(name, 0.0) > (now or time.monotonic()) else None
 
-    def active_claims(self) -> int:
-        return len(self.leases)
+    def held(self) -> set[str]:
+        now = time.monotonic()
+        return {name for name in self.tracker.grants if self.expires.get(name, 0.0) > now}
+
+    def leases_of(self, client: str) -> list[str]:
+        return [name for name, grant in self.tracker.grants.items() if grant.client == client]
+
+    def held_by_others(self, client: str) -> int:
+        now = time.monotonic()
+        return sum(1 for name, grant in self.tracker.grants.items()
+                   if grant.client != client and self.expires.get(name, 0.0) > now)
+
+    def undo_stack(self, client_id: str) -> list[list[Event]]:
+        """The batches `client_id` may undo; read back from the journal (this
+        session's events) the first time after a restart."""
+        stack = self.history.get(client_id)
+        if stack is None:
+            session = self.tracker.open_session
+            events: Iterable[Event] = ()
+            if session is not None and session.start < self.loaded_at:
+                # this daemon did not see the start of the session: the journal did
+                events = (e for e in read_events(self.audit_dir, directory=self.key,
+                                                 since=session.start)
+                          if e.ts < self.loaded_at)
+            stack = self.history[client_id] = history.undo_stack(events, client_id)
+        return stack
 
     def summary_fields(self) -> dict[str, Any]:
-        fields = overview.from_tracker(self.tracker, str(self.progress_file), len(self.leases))
+        fields = overview.from_tracker(self.tracker, str(self.progress_file), len(self.held()))
         fields["active_windows"] = len(self.clients)
         fields["output_directory"] = _with_slash(self.output_dir)
         return fields
-
-    def leases_of(self, client: str) -> list[str]:
-        return [name for name, lease in self.leases.items() if lease.client == client]
 
 
 def _with_slash(path: Path) -> str:

@@ -1,20 +1,35 @@
-"""Claims are leases: granted per image, renewed by heartbeats, returned to the queue
-when they expire or when their client's process is gone."""
+"""Claims are leases: journalled with a token, renewed by heartbeats, fenced.
+
+A lease is a `claim` journal event carrying a token that is monotonic per
+directory, so a restarted daemon rebuilds every lease it had given. A lease
+keeps others off its image until it expires (its client's heartbeat stops, or
+its process is gone); its token stays good for a report until a newer lease on
+the same image replaces it, so a late report of a frozen window is refused
+only when someone else really took the image over.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
 
-from cropd.directory import Directory, Lease
+import psutil
+
+from cropd.clients import HOST, Client
+from cropd.directory import Directory
 from cropd.sessions import end_if_unattended
-from cropd.state import State
+from cropd.state import Ctx, State
 
 log = logging.getLogger("cropd")
 
 
-def grant(state: State, directory: Directory, name: str, client_id: str) -> None:
-    directory.leases[name] = Lease(client_id, time.monotonic() + state.config.lease_ttl)
+def grant(state: State, directory: Directory, name: str, client: Client,
+          ctx: Ctx | None = None, op: str = "claim", **fields: object) -> int:
+    """Lease `name` to `client` under a new token; journalled (applied) now."""
+    token = directory.tracker.next_token()
+    state.emit(directory, op, client=client, file=name, token=token, ctx=ctx, **fields)
+    directory.expires[name] = time.monotonic() + state.config.lease_ttl
+    return token
 
 
 def renew(state: State, client_id: str) -> int:
@@ -22,27 +37,42 @@ def renew(state: State, client_id: str) -> int:
     expires = time.monotonic() + state.config.lease_ttl
     count = 0
     for directory in state.dirs.values():
-        for lease in directory.leases.values():
-            if lease.client == client_id:
-                lease.expires = expires
+        for name, held in directory.tracker.grants.items():
+            if held.client == client_id:
+                directory.expires[name] = expires
                 count += 1
     return count
 
 
-def release(directory: Directory, client_id: str, names: list[str] | None = None) -> int:
-    held = directory.leases_of(client_id)
+def release(state: State, directory: Directory, client: Client,
+            names: list[str] | None = None) -> int:
+    """Give images back to the queue; the release is journalled, so a restart keeps it."""
+    held = directory.leases_of(client.id)
     chosen = held if names is None else [n for n in names if n in held]
     for name in chosen:
-        del directory.leases[name]
+        token = directory.tracker.grants[name].token
+        state.emit(directory, "release", client=client, file=name, token=token)
+        directory.expires.pop(name, None)
     return len(chosen)
 
 
-def expire(state: State) -> None:
-    now = time.monotonic()
-    for directory in state.dirs.values():
-        for name in [n for n, lease in directory.leases.items() if lease.expires < now]:
-            log.info("lease of %s in %s expired", name, directory.key)
-            del directory.leases[name]
+def lapse(directory: Directory, client_id: str) -> int:
+    """The client is gone: its images are free for others at once (tokens stay good)."""
+    count = 0
+    for name, held in directory.tracker.grants.items():
+        if held.client == client_id and directory.expires.get(name, 0.0) > 0.0:
+            directory.expires[name] = 0.0
+            count += 1
+    return count
+
+
+def restore(state: State, directory: Directory) -> None:
+    """After a restart: every lease goes back to its holder first, for one TTL; those
+    of a process on this host that is gone are free at once."""
+    until = time.monotonic() + state.config.lease_ttl
+    for name, held in directory.tracker.grants.items():
+        gone = held.host == HOST and held.pid > 0 and not psutil.pid_exists(held.pid)
+        directory.expires[name] = 0.0 if gone else until
 
 
 def drop_client(state: State, client_id: str, why: str) -> None:
@@ -56,15 +86,14 @@ def drop_client(state: State, client_id: str, why: str) -> None:
         directory = state.dirs.get(ident)
         if directory is None:
             continue
-        release(directory, client_id)
+        lapse(directory, client_id)
         directory.clients.discard(client_id)
         end_if_unattended(state, directory)
 
 
 def reap(state: State) -> None:
-    """Expire leases and drop clients whose process is gone."""
+    """Drop clients whose process is gone (their leases lapse with them)."""
     stale_after = max(2 * state.config.lease_ttl, 30.0)
     for client_id, client in list(state.clients.items()):
         if not client.alive(stale_after):
             drop_client(state, client_id, "is gone")
-    expire(state)

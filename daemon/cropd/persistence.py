@@ -1,9 +1,14 @@
-"""Making changes durable: the journal first, then the progress files, in one go.
+"""Making changes durable: the journal is the truth, the progress file its checkpoint.
 
-Everything the handlers of one poll round changed is written together (group
-commit): one append (fsynced when it holds an outcome) per audit file, then
-one atomic write per changed directory. A directory whose write failed is read
-back from disk, so memory never claims more than the disk holds.
+Everything the handlers of one poll round changed is appended to the journal
+together (group commit): one append per audit folder, fsynced when it holds an
+outcome, before any reply. That append is what an acknowledgement costs. The
+progress file (the seed's format) is rewritten from memory only at
+checkpoints: at least every `CHECKPOINT_EVERY` changes and a few seconds after
+the last one, as long as that keeps the bytes written per change within
+`BYTES_PER_CHANGE` (so a 100,000-image file is rewritten every few hundred
+outcomes, not every ten), and always at session start and end, reset,
+rebuild, unload and exit. Readers replay the journal after the checkpoint.
 """
 
 from __future__ import annotations
@@ -14,16 +19,19 @@ from collections import defaultdict
 
 from crop_progress.audit import Event
 from crop_progress.store import StoreError
-from cropd.config import LAZY_SAVE_SECONDS
-from cropd.directory import Ident
+from cropd.directory import Directory, Ident
 from cropd.restore import reload
 from cropd.state import Refusal, State
 
 log = logging.getLogger("cropd")
+CHECKPOINT_EVERY = 10       # changes (the seed's "save every 10 images")
+CHECKPOINT_IDLE = 3.0       # seconds after the last change
+BYTES_PER_CHANGE = 2048     # what a checkpoint may cost per change, amortised
 
 
 def flush(state: State) -> dict[Ident, str]:
-    """Write what is pending; returns the directories that failed, with the reason."""
+    """Append what is pending to the journal, then write the checkpoints that are due.
+    Returns the directories whose journal append failed, with the reason."""
     failed: dict[Ident, str] = {}
     groups: dict[object, list[Event]] = defaultdict(list)
     sync: dict[object, bool] = defaultdict(bool)
@@ -41,31 +49,46 @@ def flush(state: State) -> dict[Ident, str]:
             log.error(reason)
             for ident in idents[audit_dir]:
                 failed[ident] = reason
-    for ident, directory in list(state.dirs.items()):
-        if ident in failed or not directory.dirty:
-            continue
-        try:
-            directory.save(state.clock.now())
-        except StoreError as exc:
-            log.error("%s", exc)
-            failed[ident] = str(exc)
     for ident in failed:
         _read_back(state, ident)
+    checkpoint_due(state)
     return failed
 
 
-def save_lazy(state: State, force: bool = False) -> None:
-    """Save directories changed only by claims, a little later and without hurry."""
+def due(directory: Directory, now: float, force: bool = False) -> bool:
+    if directory.read_only:
+        return False
+    if directory.dirty:
+        return True
+    if not directory.changes:
+        return False
+    if force:
+        return True
+    affordable = directory.changes * BYTES_PER_CHANGE >= directory.size
+    if not affordable:
+        return False
+    return (directory.changes >= CHECKPOINT_EVERY
+            or now - directory.last_change_at >= CHECKPOINT_IDLE)
+
+
+def checkpoint_due(state: State, force: bool = False) -> dict[Ident, str]:
+    """Write the checkpoints that are due (all with changes when `force`); a failed one
+    is retried later: the journal already holds everything it would say."""
+    if state.pending:
+        return {}  # never checkpoint ahead of the journal
+    failed: dict[Ident, str] = {}
     now = time.monotonic()
-    for directory in state.dirs.values():
-        if directory.lazy_since is None or directory.dirty:
+    for ident, directory in list(state.dirs.items()):
+        if not due(directory, now, force):
             continue
-        if force or now - directory.lazy_since >= LAZY_SAVE_SECONDS:
-            try:
-                directory.save(state.clock.now())
-            except StoreError as exc:
-                log.warning("deferred save failed, will retry: %s", exc)
-                directory.lazy_since = now
+        mark = state.audit_log(directory.audit_dir).mark() or directory.tracker.progress.journal
+        try:
+            directory.save(state.clock.now(), mark)
+        except StoreError as exc:
+            log.warning("checkpoint failed, will retry: %s", exc)
+            directory.last_change_at = now  # not again before CHECKPOINT_IDLE
+            failed[ident] = str(exc)
+    return failed
 
 
 def _read_back(state: State, ident: Ident) -> None:
@@ -77,4 +100,3 @@ def _read_back(state: State, ident: Ident) -> None:
     except Refusal as exc:
         log.error("cannot read %s back after a failed write: %s", directory.progress_file,
                   exc.message)
-        directory.dirty = True  # keep the memory state; retry on the next flush

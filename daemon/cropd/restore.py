@@ -16,6 +16,7 @@ from crop_progress.store import DamagedFileError, FutureSchemaError, StoreError
 from crop_progress.timefmt import iso_to_epoch
 from crop_progress.tracker import Tracker
 from crop_protocol.errors import ErrorCode
+from cropd import leases
 from cropd.directory import Directory, file_signature
 from cropd.state import Refusal, State
 
@@ -62,7 +63,7 @@ def load(state: State, directory: Path, progress_dir: Path, output_dir: str | No
         else:
             path = resolution.source
     audit_dir = progress_dir / "audit"
-    dirty = recovered = False
+    dirty = recovered = migrated = False
     try:
         loaded = (store.load_for_write(path, key) if for_write
                   else store.read(path, directory=key))
@@ -91,13 +92,15 @@ def load(state: State, directory: Path, progress_dir: Path, output_dir: str | No
                 dirty = True
         else:
             progress = loaded.progress
+            migrated = loaded.migrated_from is not None
             if loaded.messages:
                 messages.append("Progress file: " + "; ".join(loaded.messages))
             if progress.directory != key:
                 progress.directory = key
                 dirty = True
             tracker = Tracker(progress, scan.images, threshold, disk_hash)
-            replayed = recovery.replay(tracker, audit_dir, progress.modified or None)
+            replayed = recovery.replay(tracker, audit_dir, progress.modified or None,
+                                       progress.journal)
             if replayed:
                 messages.append(f"Recovered {replayed} outcome(s) from the audit log that the "
                                 "progress file was missing (the daemon had stopped)")
@@ -113,8 +116,10 @@ def load(state: State, directory: Path, progress_dir: Path, output_dir: str | No
                        output_dir=out, tracker=tracker, others=scan.others,
                        scan_mtime_ns=scan.mtime_ns,
                        signature=file_signature(path), read_only=not for_write,
-                       recovered=recovered)
+                       recovered=recovered, loaded_at=state.clock.now(),
+                       keep_bak=migrated)
     result.dirty = dirty and for_write
+    leases.restore(state, result)
     return result, [m for m in messages if m]
 
 
@@ -132,7 +137,8 @@ def reload(state: State, old: Directory) -> tuple[Directory, list[str]]:
     fresh, messages = load(state, old.path, old.progress_dir, str(old.output_dir))
     for message in messages:
         log.warning("%s: %s", old.key, message)
-    fresh.leases = old.leases
+    fresh.expires.update((n, t) for n, t in old.expires.items() if n in fresh.tracker.grants)
     fresh.clients = old.clients
+    fresh.history = old.history
     state.dirs[fresh.ident] = fresh
     return fresh, messages

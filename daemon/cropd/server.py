@@ -32,10 +32,12 @@ from cropd import leases, persistence, sessions
 from cropd.config import Config
 from cropd.feed import Feed
 from cropd.handlers import HANDLERS
+from cropd.rescan import Rescanner
 from cropd.state import Ctx, Refusal, State
 
 log = logging.getLogger("cropd")
 DRAIN_LIMIT = 512
+UNLOAD_AFTER = 600.0  # seconds a directory nobody has open stays in memory
 
 
 @dataclass
@@ -59,6 +61,11 @@ class Server:
         self._next_tick = 0.0
         self._idle_since = time.monotonic()
         self.feed = Feed(self.context, events_endpoint(config.endpoint))
+        self.state.rescanner = Rescanner(self._wake)
+
+    def _wake(self) -> None:
+        with contextlib.suppress(OSError):
+            self._wake_w.send(b"\0")
 
     # -- life cycle -------------------------------------------------------------
     def bind(self) -> None:
@@ -95,8 +102,7 @@ class Server:
     def stop(self) -> None:
         """Ask the loop to stop from another thread (tests, embedding)."""
         self.state.stopping = True
-        with contextlib.suppress(OSError):
-            self._wake_w.send(b"\0")
+        self._wake()
 
     def serve(self) -> None:
         assert self.socket is not None, "bind() first"
@@ -111,6 +117,8 @@ class Server:
                 ready = dict(poller.poll(timeout * 1000))
                 if self._wake_r.fileno() in ready:
                     self._drain_wake()
+                    if self.state.rescanner is not None:
+                        self.state.rescanner.apply_done(self.state)
                 if self.socket in ready:
                     self._round()
                 if time.monotonic() >= self._next_tick:
@@ -132,9 +140,11 @@ class Server:
             directory.clients.clear()
             sessions.end_if_unattended(state, directory)
         failed = persistence.flush(state)
-        persistence.save_lazy(state, force=True)
+        failed.update(persistence.checkpoint_due(state, force=True))
         if failed:
             log.error("could not save on exit: %s", failed)
+        if state.rescanner is not None:
+            state.rescanner.close()
         for audit in state.audit_logs.values():
             audit.close()
         self.feed.close()
@@ -172,7 +182,6 @@ class Server:
             reply = out.reply
             if failed and out.ctx is not None and out.ctx.touched & failed.keys():
                 reasons = {failed[i] for i in out.ctx.touched if i in failed}
-                self._give_back(out.ctx)
                 reply = m.Err(code=ErrorCode.STORAGE_ERROR,
                               message="; ".join(sorted(reasons)) + " (nothing was changed)")
                 out.cache = False
@@ -181,13 +190,6 @@ class Server:
                 self.state.cache_reply(out.ctx.client_id, out.request_id, data)
             self._send(out.frames, data)
         self.state.last_busy = time.monotonic()
-
-    def _give_back(self, ctx: Ctx) -> None:
-        """A change that could not be written: its client keeps the image it held."""
-        for ident, name, lease in ctx.ended:
-            directory = self.state.dirs.get(ident)
-            if directory is not None:
-                directory.leases.setdefault(name, lease)
 
     def _send(self, frames: list[bytes], data: bytes) -> None:
         assert self.socket is not None
@@ -254,13 +256,28 @@ class Server:
             self.feed.publish(state, events, failed)
             if failed:
                 log.error("timer flush failed: %s", failed)
-        persistence.save_lazy(state)
+        else:
+            persistence.checkpoint_due(state)
+        self._unload_idle()
         self._check_idle()
+
+    def _unload_idle(self) -> None:
+        """Forget directories nobody has had open for a while (checkpointed first)."""
+        state = self.state
+        now = time.monotonic()
+        for ident, directory in list(state.dirs.items()):
+            if directory.clients or directory.held() or now - directory.idle_since < UNLOAD_AFTER:
+                continue
+            if directory.changes or directory.dirty:
+                persistence.checkpoint_due(state, force=True)
+            if not directory.changes and not directory.dirty:
+                del state.dirs[ident]
+                log.info("unloaded %s (idle)", directory.key)
 
     def _check_idle(self) -> None:
         idle_exit = self.config.idle_exit
         state = self.state
-        busy = state.clients or any(d.leases for d in state.dirs.values())
+        busy = state.clients or any(d.held() for d in state.dirs.values())
         now = time.monotonic()
         if busy:
             self._idle_since = now

@@ -20,7 +20,10 @@ def begin(state: State, directory: Directory, client: Client) -> bool:
         if directory.clients or _recent(state, tracker.progress.last_event_at or session.start):
             return False  # a running session (or one a restarted daemon picks up again)
         state.emit(directory, "session_end", client=client)
-    store.backup(directory.progress_file)
+    if directory.keep_bak:
+        directory.keep_bak = False  # .bak already holds the previous state (migration, reset)
+    else:
+        store.backup(directory.progress_file)
     state.emit(directory, "session_start", client=client)
     return True
 

@@ -8,15 +8,25 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from crop_progress.audit import AuditLog, ClientRef, Event
+from crop_progress.audit import OUTCOME_OPS, AuditLog, ClientRef, Event
 from crop_protocol.errors import ErrorCode
 from cropd.clients import Client
 from cropd.clock import Clock
 from cropd.config import Config
-from cropd.directory import Directory, Ident, Lease
+from cropd.directory import Directory, Ident
+
+if TYPE_CHECKING:
+    from cropd.rescan import Rescanner
 
 REPLIES_PER_CLIENT = 16  # a retry repeats one of a client's last few requests
+# Events acknowledged to a client as done: fsynced before the reply. Claims and
+# releases are written before the reply too (a killed daemon keeps them) and
+# fsynced with the next outcome.
+SYNCED_OPS = frozenset({*OUTCOME_OPS, "undo", "reset", "rebuild"})
+# Events after which the progress file is written at the next flush.
+CHECKPOINT_OPS = frozenset({"session_start", "session_end", "reset", "rebuild"})
 
 
 class Refusal(Exception):
@@ -33,8 +43,6 @@ class Ctx:
     client_id: str
     request_id: int
     touched: set[Ident] = field(default_factory=set)
-    # leases a handler ended, given back if its change cannot be made durable
-    ended: list[tuple[Ident, str, Lease]] = field(default_factory=list)
 
 
 @dataclass
@@ -57,6 +65,9 @@ class State:
         self.stopping = False
         self.last_busy = time.monotonic()
         self.audit_logs: dict[Path, AuditLog] = {}
+        self.rescanner: Rescanner | None = None  # the server's; None: no rescans (tests)
+        # Status of directories not loaded, by progress file: (file signature, summary)
+        self.summaries: dict[Path, tuple[object, object]] = {}
 
     def audit_log(self, folder: Path) -> AuditLog:
         """The journal of a progress folder, its day file kept open between rounds."""
@@ -92,18 +103,18 @@ class State:
 
     # -- the journal ----------------------------------------------------------
     def emit(self, directory: Directory, op: str, *, client: Client | None = None,
-             sync: bool = True, ctx: Ctx | None = None, **fields: object) -> Event:
+             ctx: Ctx | None = None, **fields: object) -> Event:
         """Make an audit event, apply it, and queue it for the journal."""
         ref = ClientRef(pid=client.pid, host=client.host, id=client.id,
                         program=client.program) if client else None
         event = Event(ts=self.clock.now(), op=op, directory=directory.key, client=ref,
                       **fields)  # type: ignore[arg-type]
         directory.tracker.apply(event)
-        self.pending.append(Pending(directory.audit_dir, event, sync, directory.ident))
-        if sync:
-            directory.mark_dirty()
-        else:
-            directory.mark_lazy()
+        self.pending.append(Pending(directory.audit_dir, event, op in SYNCED_OPS,
+                                    directory.ident))
+        directory.note_change()
+        if op in CHECKPOINT_OPS:
+            directory.dirty = True
         if ctx is not None:
             ctx.touched.add(directory.ident)
         return event

@@ -8,7 +8,7 @@ import os
 from crop_progress.tracker import PENDING
 from crop_protocol import messages as m
 from crop_protocol.errors import ErrorCode
-from cropd import leases
+from cropd import leases, rescan
 from cropd.directory import Directory
 from cropd.handlers.common import check_name, summary
 from cropd.state import Ctx, Refusal, State
@@ -24,11 +24,12 @@ def handle(state: State, ctx: Ctx, req: m.Claim) -> m.Claimed:
         return _reclaim(state, ctx, found, req.files)
     if not 0 < req.count <= MAX_CLAIM:
         raise Refusal(ErrorCode.BAD_REQUEST, f"count must be 1..{MAX_CLAIM}, not {req.count}")
-    found.refresh_scan()
+    rescan.request(state, found)
     items: list[m.ClaimedImage] = []
+    held = found.held()
     while len(items) < req.count:
         names = found.tracker.pending(req.count - len(items),
-                                      exclude=found.leases.keys() | options.retried,
+                                      exclude=held | options.retried,
                                       retry_skipped=options.retry_skipped,
                                       retry_failed=options.retry_failed)
         if not names:
@@ -36,40 +37,56 @@ def handle(state: State, ctx: Ctx, req: m.Claim) -> m.Claimed:
         for name in names:
             if found.tracker.status(name) != PENDING:
                 options.retried.add(name)
+            held.add(name)
             item = _lease(state, ctx, found, name)
             if item is not None:
                 items.append(item)
     leases.renew(state, client.id)
-    return m.Claimed(items=items, summary=summary(found), lease_ttl=state.config.lease_ttl)
+    return m.Claimed(items=items, summary=summary(found), lease_ttl=state.config.lease_ttl,
+                     held_by_others=found.held_by_others(client.id))
+
+
+def _item(found: Directory, name: str, size: int, token: int) -> m.ClaimedImage:
+    return m.ClaimedImage(file=name, path=str(found.path / name),
+                          position=(found.tracker.index(name) or 0) + 1,
+                          companions=found.companions(name), size=size, token=token)
 
 
 def _lease(state: State, ctx: Ctx, found: Directory, name: str) -> m.ClaimedImage | None:
     """Lease one image, or record it failed when it vanished from the folder."""
-    path = found.path / name
     try:
-        size = os.stat(path).st_size
+        size = os.stat(found.path / name).st_size
     except OSError:
         state.emit(found, "fail", file=name, reason="vanished from the directory", ctx=ctx)
         return None
-    leases.grant(state, found, name, ctx.client_id)
-    state.emit(found, "claim", client=state.clients[ctx.client_id], file=name, sync=False)
-    return m.ClaimedImage(file=name, path=str(path), position=(found.tracker.index(name) or 0) + 1,
-                          companions=found.companions(name), size=size)
+    token = leases.grant(state, found, name, state.clients[ctx.client_id])
+    return _item(found, name, size, token)
 
 
 def _reclaim(state: State, ctx: Ctx, found: Directory, files: list[str]) -> m.Claimed:
+    """The images a client still shows, leased to it again: under the same token when
+    the lease is still its own (a restarted daemon kept it), else under a new one."""
     items, lost = [], []
     for name in files:
         check_name(found, name)
-        lease = found.leases.get(name)
-        taken = lease is not None and lease.client != ctx.client_id
-        if taken or found.tracker.status(name) != PENDING:
+        live = found.live(name)
+        if (live is not None and live.client != ctx.client_id) \
+                or found.tracker.status(name) != PENDING:
             lost.append(name)
+            continue
+        own = found.tracker.grants.get(name)
+        if own is not None and own.client == ctx.client_id:
+            try:
+                size = os.stat(found.path / name).st_size
+            except OSError:
+                size = 0
+            items.append(_item(found, name, size, own.token))
             continue
         item = _lease(state, ctx, found, name)
         if item is None:
             lost.append(name)
         else:
             items.append(item)
+    leases.renew(state, ctx.client_id)
     return m.Claimed(items=items, summary=summary(found), lease_ttl=state.config.lease_ttl,
-                     lost=lost)
+                     lost=lost, held_by_others=found.held_by_others(ctx.client_id))

@@ -1,12 +1,13 @@
 """Open: start or resume work on a directory; the reply carries what the resume
-message shows (the state before this session) and any recovery notes."""
+message shows (the state before this session) and any recovery notes. Opening
+also finishes or removes what a killed window left in the output folder."""
 
 from __future__ import annotations
 
 from crop_progress import store
 from crop_progress.display import is_resume
 from crop_protocol import messages as m
-from cropd import sessions
+from cropd import leftovers, rescan, sessions
 from cropd.clients import DirOptions
 from cropd.handlers.common import directory, summary
 from cropd.state import Ctx, State
@@ -21,18 +22,17 @@ def handle(state: State, ctx: Ctx, req: m.Open) -> m.Opened:
         return m.Opened(summary=before, resumed=is_resume(before), messages=notes,
                         new_session=False)
     ctx.touched.add(found.ident)
-    if found.dirty:
-        found.mark_dirty()
     if req.reset:
         store.backup(found.progress_file)
+        found.keep_bak = True
         state.emit(found, "reset", client=client, ctx=ctx)
         notes.append("Progress reset: starting afresh (the old file is kept as .bak)")
-    notes += found.refresh_scan(force=False)
+    notes += rescan.at_open(state, found)
+    notes += leftovers.settle(found)
     before = summary(found)
     started = sessions.begin(state, found, client)
     found.clients.add(client.id)
     client.dirs[found.ident] = DirOptions(retry_skipped=req.retry_skipped,
                                           retry_failed=req.retry_failed, move=req.move)
-    found.mark_dirty()
     return m.Opened(summary=before, resumed=is_resume(before), messages=notes,
                     new_session=started)

@@ -10,4 +10,4 @@ from cropd.state import Ctx, State
 def handle(state: State, ctx: Ctx, req: m.Release) -> m.Released:
     client = state.client(ctx)
     found = state.directory_of(ctx, req.directory)
-    return m.Released(count=leases.release(found, client.id, req.files))
+    return m.Released(count=leases.release(state, found, client, req.files))

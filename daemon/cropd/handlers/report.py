@@ -1,16 +1,18 @@
 """Report: record the outcome of one image, durably, before the reply says so.
 
-A report for an image another client now holds is LEASE_LOST; one for an image
-nobody holds is accepted. A retried report for an outcome already recorded
-changes nothing and counts nothing twice.
+A report is fenced by the token of its lease: it counts only under the lease
+that is current for the image. One whose lease another client has since been
+given (or that never held one) is LEASE_LOST and counts nothing; the client
+then discards its output. A retry of a report already recorded under the
+same token changes nothing and is answered as a duplicate.
 """
 
 from __future__ import annotations
 
 import os
 
-from crop_progress.audit import Event
-from crop_progress.tracker import OP_STATUS
+from crop_progress import history
+from crop_progress.tracker import OP_STATUS, PENDING
 from crop_protocol import messages as m
 from crop_protocol.errors import ErrorCode
 from cropd.handlers.common import OUTCOME_OP, check_name, summary
@@ -24,34 +26,29 @@ def handle(state: State, ctx: Ctx, req: m.Report) -> m.Reported:
     for path in [req.dest, *req.trashed]:
         if path and not os.path.isabs(path):
             raise Refusal(ErrorCode.BAD_REQUEST, f"not an absolute path: {path!r}")
-    lease = found.leases.get(req.file)
-    if lease is not None and lease.client != client.id:
-        raise Refusal(ErrorCode.LEASE_LOST,
-                      f"{req.file} is now held by another window (the lease had expired)")
+    tracker = found.tracker
     op = OUTCOME_OP[req.outcome]
     ctx.touched.add(found.ident)
-    if found.tracker.status(req.file) == OP_STATUS[op]:
-        found.leases.pop(req.file, None)
-        found.mark_dirty()  # a retry after a failed write: make sure it is on disk now
+    if tracker.recent.get(req.file) == req.token and tracker.status(req.file) == OP_STATUS[op]:
         return m.Reported(summary=summary(found), duplicate=True, file=req.file,
                           outcome=req.outcome)
-    if lease is not None:
-        ctx.ended.append((found.ident, req.file, lease))
+    held = tracker.grants.get(req.file)
+    if held is None or held.token != req.token:
+        raise Refusal(ErrorCode.LEASE_LOST, _lost(tracker.status(req.file), held is not None,
+                                                  req.file))
     event = state.emit(found, op, client=client, ctx=ctx, file=req.file, dest=req.dest,
                        companions=list(req.companions), reason=req.reason or (
                            "failed" if op == "fail" else None),
                        box=req.box, batch=req.batch, moved=req.moved,
-                       trashed=list(req.trashed))
-    found.leases.pop(req.file, None)
-    batches = client.batches.setdefault(found.ident, [])
-    if batches and req.batch is not None and _batch_of(batches[-1]) == req.batch:
-        batches[-1].append(event)
-    else:
-        batches.append([event])
-        del batches[:-50]
+                       trashed=list(req.trashed), token=req.token, out_size=req.out_size)
+    found.expires.pop(req.file, None)
+    history.push(found.undo_stack(client.id), event)
     return m.Reported(summary=summary(found), file=req.file, outcome=req.outcome)
 
 
-def _batch_of(events: list[Event]) -> str | None:
-    return events[-1].batch if events else None
-
+def _lost(status: str, regranted: bool, name: str) -> str:
+    if status != PENDING:
+        return f"{name} went to another window, which recorded it {status}"
+    if regranted:
+        return f"{name} went to another window (this window's lease had expired)"
+    return f"{name} is not leased to this window (its lease was released or never given)"

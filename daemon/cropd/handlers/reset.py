@@ -11,7 +11,8 @@ from cropd.state import Ctx, State
 def handle(state: State, ctx: Ctx, req: m.Reset) -> m.Ok:
     found, notes = directory(state, req.directory, req.progress_dir, for_write=True)
     store.backup(found.progress_file)
-    found.leases.clear()
+    found.expires.clear()
+    found.keep_bak = True
     state.emit(found, "reset", client=state.clients.get(ctx.client_id), ctx=ctx)
     return m.Ok(message=f"Progress of {found.key} reset; the old file is kept as "
                         f"{found.progress_file.name}.bak", summary=summary(found),

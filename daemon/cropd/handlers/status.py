@@ -8,8 +8,10 @@ from pathlib import Path
 
 import msgspec
 
-from crop_progress import __version__, naming, overview, store
+from crop_progress import __version__, naming, overview, recovery, store
+from crop_progress.paths import audit_dir
 from crop_protocol import messages as m
+from cropd.directory import file_signature
 from cropd.handlers.common import summary
 from cropd.state import Ctx, State
 
@@ -23,6 +25,22 @@ def daemon_info(state: State) -> m.DaemonInfo:
                         events_endpoint=state.config.events_endpoint)
 
 
+def _unloaded(state: State, path: Path) -> m.Summary | None:
+    """The summary of a directory not loaded: its checkpoint plus the journal after it,
+    read once while the file stays the same (nothing else writes its events)."""
+    signature = file_signature(path)
+    cached = state.summaries.get(path)
+    if cached is not None and cached[0] == signature:
+        return cached[1]
+    loaded = store.read(path)
+    if loaded is None:
+        return None
+    progress, _ = recovery.caught_up(loaded.progress, audit_dir(path.parent))
+    found = msgspec.convert(overview.from_progress(progress, str(path)), m.Summary)
+    state.summaries[path] = (signature, found)
+    return found
+
+
 def handle(state: State, ctx: Ctx, req: m.Status) -> m.StatusReply:
     rows: dict[str, m.Summary] = {}
     for directory in state.dirs.values():
@@ -34,12 +52,11 @@ def handle(state: State, ctx: Ctx, req: m.Status) -> m.StatusReply:
             if str(path) in rows:
                 continue
             try:
-                loaded = store.read(path)
+                found = _unloaded(state, path)
             except (store.DamagedFileError, store.FutureSchemaError, store.StoreError) as exc:
                 problems.append(f"{path.name}: {exc}")
                 continue
-            if loaded is not None:
-                fields = overview.from_progress(loaded.progress, str(path))
-                rows[str(path)] = msgspec.convert(fields, m.Summary)
+            if found is not None:
+                rows[str(path)] = found
     return m.StatusReply(daemon=daemon_info(state), directories=list(rows.values()),
                          problems=problems)

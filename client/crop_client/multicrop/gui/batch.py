@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+import msgspec
+
 from crop_client.aspect import Aspect
 from crop_client.multicrop.gui.geometry import Box, centre_box, fit_ratio, suggestion_box
 from crop_client.multicrop.gui.preview import Preview
@@ -150,9 +152,11 @@ def batch_from_undone(folder: str, items: list[UndoneItem], history: list[Batch]
     slots: list[Slot] = []
     for item in items:
         old = earlier.get(item.file)
-        claimed = old.item if old is not None else ClaimedImage(
+        claimed = ClaimedImage(
             file=item.file, path=folder.rstrip("/") + "/" + item.file, position=0,
-            companions=list(item.companions))
+            companions=list(item.companions)) if old is None else msgspec.structs.replace(
+            old.item)
+        claimed.token = item.token  # the undo leased it again, under a new token
         slot = Slot(claimed, preview=old.preview if old is not None else None)
         slot.mark = {"deleted": "delete", "skipped": "skip"}.get(item.outcome)
         if item.box:
