@@ -148,3 +148,35 @@ def test_the_audit_trail_grows_live(browser, daemon: InProcessDaemon, tmp_path: 
         page.screenshot(path=str(tmp_path / "trail-desk.png"), full_page=True)
         page.close()
     assert not errors, errors
+
+
+def test_with_a_token_the_printed_address_opens_and_stays_live(browser, daemon: InProcessDaemon,
+                                                               tmp_path: Path) -> None:
+    from crop_client.web import cli
+
+    token_file = tmp_path / "web-token"
+    cli.token(str(token_file))
+    work = tmp_path / "work" / "_asian"
+    make_images(work, 10)
+    auto(work, "--limit", "1")
+    errors: list[str] = []
+    with Dashboard("--token-file", str(token_file)) as board:
+        assert board.token and board.url.endswith(f"?token={board.token}")
+        page = page_at(browser, "phone", errors)
+        refused = page.goto(board.url.split("?")[0])
+        assert refused is not None and refused.status == 401
+        page.goto(board.url)
+        assert "token" not in page.url  # the token left the address bar for a cookie
+        page.wait_for_selector("#live.on")  # /events accepted the cookie
+        page.evaluate(RECORD)
+        end = time.monotonic() + 60
+        while not page.evaluate("window.__seen.length"):
+            assert time.monotonic() < end, "the page never changed live"
+            auto(work, "--limit", "1")
+            page.wait_for_timeout(300)
+        cookies = page.context.cookies()
+        assert [(c["name"], c["httpOnly"], c["sameSite"]) for c in cookies] == [
+            ("crop_web_token", True, "Strict")]
+        page.close()
+    assert errors == ["Failed to load resource: the server responded with a status of 401 "
+                      "(Unauthorized)"], errors
