@@ -100,6 +100,12 @@ def test_pages_show_every_directory_and_charts_are_svg(daemon: InProcessDaemon,
             for chart in charts:
                 ET.fromstring(chart)  # each chart is well-formed XML
         assert board.get("/plan?n=lots").status == 400
+        from crop_client.session import Session
+
+        with Session(daemon.endpoint, program="a window", heartbeat=False) as window:
+            window.open(work["_asian"])
+            assert '1 window</span>' in board.get("/").text
+            assert "1 window open" in board.get("/").text
         assert board.get("/d/nothing-here").status == 404
         assert board.get("/static/live.js").headers["content-type"].startswith("text/javascript")
         assert board.get("/static/../../etc/passwd").status == 404

@@ -154,6 +154,8 @@ def break_hint(curve: figures.BreakCurve, since_break: float | None) -> str:
                   "without a break.")
     if since_break is None:
         now_line = "No stretch of work under way."
+    elif since_break < 1:
+        now_line = "A stretch of work has just begun."
     elif curve.falloff_minutes is not None and since_break >= curve.falloff_minutes:
         now_line = (f'<b class="warn">{since_break:.0f} minutes</b> since your last break: '
                     "a good moment for one.")
