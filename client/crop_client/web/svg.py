@@ -78,11 +78,10 @@ def _x_labels(labels: Sequence[str], centres: Sequence[float]) -> str:
     out = []
     last = len(labels) - 1
     for i, (text, x) in enumerate(zip(labels, centres, strict=True)):
-        if i % every == 0 or (i == last and last % every > every / 2):
-            # the last label ends at its bar, so it never runs off the chart's right edge
-            anchor = "end" if i == last and last and x > W - 40 else "middle"
-            out.append(f'<text class="tick" x="{x + (6 if anchor == "end" else 0):.1f}" '
-                       f'y="{H - PAD_B + 16}" text-anchor="{anchor}">{_esc(text)}</text>')
+        if (last - i) % every == 0:  # counted from the newest, which is always labelled
+            x = min(x, W - PAD_R - 3.6 * len(text))  # never past the right edge
+            out.append(f'<text class="tick" x="{x:.1f}" y="{H - PAD_B + 16}" '
+                       f'text-anchor="middle">{_esc(text)}</text>')
     return "".join(out)
 
 
