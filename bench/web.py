@@ -9,7 +9,8 @@
 - the dashboard process ≤ 60 MB RSS after serving every page; baseline: a bare
   Python interpreter.
 
-`python -m bench.web` makes everything inside a temporary root (a real cropd
+Figure 9 of `python -m bench`; alone, `python -m bench.web`. It makes everything
+inside a temporary root (a real cropd
 subprocess, 50 directories made through the client API, the dashboard as
 `python -m crop_client.web --bind 127.0.0.1:0`) and prints one line per figure.
 """
@@ -28,6 +29,8 @@ from pathlib import Path
 import psutil
 
 from bench.cropctl_bench import DIRECTORIES, _environment, _images, _populate, _wait_for
+from bench.stats import ratio
+from bench.table import Row
 
 RUNS = 21
 REPORTS = 20
@@ -123,7 +126,7 @@ def _bare_python_rss() -> float:
         proc.communicate(b"")
 
 
-def measure(tmp: Path) -> dict[str, float]:
+def figures(tmp: Path) -> dict[str, float]:
     env = _environment(tmp)
     endpoint = env["CROPD_ENDPOINT"]
     daemon = subprocess.Popen([sys.executable, "-m", "cropd", "--endpoint", endpoint],
@@ -172,11 +175,39 @@ def measure(tmp: Path) -> dict[str, float]:
 GOALS = {"overview_ms": 200.0, "operation_to_events_max_ms": 1000.0, "dashboard_rss_mb": 60.0}
 
 
+def measure(root: Path, sizes: object = None) -> list[Row]:
+    """The rows of figure 9 for bench.runner (the same figures at every size)."""
+    got = figures(root / "web")
+
+    def row(key: str, title: str, ours: str, base: str, value: float, baseline: float,
+            goal_key: str, unit: str) -> Row:
+        goal = GOALS[goal_key]
+        met = value <= goal
+        return Row(key, title, ours=ours, baseline=base, ratio=ratio(value, baseline),
+                   goal=f"≤ {goal:g} {unit}", met=met,
+                   miss="" if met else f"{value - goal:.1f} {unit} over")
+
+    return [
+        row("9a", "dashboard overview (GET /), 50 directories", f"{got['overview_ms']:.1f} ms",
+            f"{got['baseline_api_status_ms']:.1f} ms (/api/status)", got["overview_ms"],
+            got["baseline_api_status_ms"], "overview_ms", "ms"),
+        row("9b", "file operation to /events, worst of 20",
+            f"{got['operation_to_events_max_ms']:.1f} ms",
+            f"{got['baseline_operation_ms']:.1f} ms (the operation)",
+            got["operation_to_events_max_ms"], got["baseline_operation_ms"],
+            "operation_to_events_max_ms", "ms"),
+        row("9c", "dashboard process RSS", f"{got['dashboard_rss_mb']:.1f} MB",
+            f"{got['baseline_bare_python_rss_mb']:.1f} MB (bare python)",
+            got["dashboard_rss_mb"], got["baseline_bare_python_rss_mb"], "dashboard_rss_mb",
+            "MB"),
+    ]
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="web-bench-") as folder:
-        figures = measure(Path(folder))
+        got = figures(Path(folder))
     missed = 0
-    for key, value in figures.items():
+    for key, value in got.items():
         goal = GOALS.get(key)
         verdict = "" if goal is None else (f"  (goal ≤ {goal:g}: "
                                            f"{'met' if value <= goal else 'MISSED'})")
