@@ -134,3 +134,24 @@ def test_cropctl_stats_draws_a_bar_per_day(capsys: pytest.CaptureFixture[str],
              if line.startswith("2025-09-2") and "█" in line}
     assert set(lines) == {"2025-09-22", "2025-09-23"}
     assert lines["2025-09-22"].count("█") == 4 * lines["2025-09-23"].count("█")
+
+
+def test_a_browser_that_falls_behind_keeps_the_newest_message() -> None:
+    import asyncio
+
+    from crop_client.web import live
+
+    async def run() -> list[str | None]:
+        hub = live.Hub(source=None)  # type: ignore[arg-type]
+        queue = hub.subscribe()
+        for n in range(live.QUEUE_LIMIT + 10):
+            hub.broadcast(f"message {n}")
+        got = [queue.get_nowait() for _ in range(queue.qsize())]
+        hub.close()
+        got.append(queue.get_nowait())
+        return got
+
+    got = asyncio.run(run())
+    assert len(got) == live.QUEUE_LIMIT + 1
+    assert got[0] == "message 10" and got[-2] == f"message {live.QUEUE_LIMIT + 9}"
+    assert got[-1] is None  # closing ends the stream

@@ -4,8 +4,8 @@
 the daemon restarts) and turns each message into a server-sent event: `status`
 carries the directory's card as HTML (the same markup the overview made),
 `op` the audit-trail row, `daemon` the footer line when cropd comes or goes.
-A browser that falls behind loses events rather than slowing the others; the
-next `status` repairs its cards.
+A browser that falls behind loses its oldest events rather than slowing the
+others; the newest `status` of a directory always gets through and repairs its card.
 """
 
 from __future__ import annotations
@@ -69,7 +69,12 @@ class Hub:
         self.queues.discard(queue)
 
     def broadcast(self, text: str) -> None:
+        """To every browser; one that fell behind loses its oldest message, never the
+        newest (a `status` carries whole figures, so the latest one is what counts)."""
         for queue in list(self.queues):
+            if queue.full():
+                with contextlib.suppress(asyncio.QueueEmpty):
+                    queue.get_nowait()
             with contextlib.suppress(asyncio.QueueFull):
                 queue.put_nowait(text)
 
