@@ -178,5 +178,5 @@ def test_with_a_token_the_printed_address_opens_and_stays_live(browser, daemon: 
         assert [(c["name"], c["httpOnly"], c["sameSite"]) for c in cookies] == [
             ("crop_web_token", True, "Strict")]
         page.close()
-    assert errors == ["Failed to load resource: the server responded with a status of 401 "
-                      "(Unauthorized)"], errors
+    # the refused page (and, as the browser pleases, its icon) is all that went wrong
+    assert errors and all("status of 401" in e for e in errors), errors
