@@ -25,8 +25,8 @@ from crop_client.cropctl.errors import CtlError, describe
 from crop_client.web import figures, live, pages
 from crop_client.web.guard import Guard
 from crop_client.web.source import Source
-from crop_progress.timefmt import now_iso
-from crop_progress.worktime import BREAK_THRESHOLD
+from crop_progress.timefmt import epoch_to_iso, now_iso
+from crop_progress.worktime import BREAK_THRESHOLD, breakdown
 
 log = logging.getLogger("crop_client.web")
 ASSETS = {"style.css": "text/css; charset=utf-8", "live.js": "text/javascript; charset=utf-8",
@@ -35,6 +35,7 @@ NO_STORE = {"cache-control": "no-store"}
 CURVE_DAYS = 60
 CURVE_SECONDS = 600.0     # the break curve is recomputed at most this often
 MAX_DAYS = 3650
+RECENT_SECONDS = 6 * 3600  # how far back the overview looks for the current stretch
 
 
 class Dashboard:
@@ -64,9 +65,12 @@ class Dashboard:
         view = self.source.status()
         events = self.source.events(view.daemon.progress_dir, 1)
         today_key = now_iso()[:10]
-        today = next((d for d in figures.per_day(events, self.threshold())
-                      if d.day == today_key), None)
-        since = figures.minutes_since_break(events, time.time(), self.threshold())
+        tally = breakdown(events, self.threshold()).days.get(today_key)
+        today = figures.Day(today_key, tally.images, tally.work_seconds) if tally else None
+        # the current stretch: only the last hours matter (a string compare, no parsing)
+        recent_from = epoch_to_iso(time.time() - RECENT_SECONDS)
+        since = figures.minutes_since_break([e for e in events if e.ts >= recent_from],
+                                            time.time(), self.threshold())
         hint = pages.break_hint(self.curve(view.daemon.progress_dir), since)
         return _html(pages.overview(view, today, hint))
 
