@@ -257,7 +257,10 @@ def directory(view: DirectoryView, ident: str, chosen: int | None,
             "<th class=hide-narrow>ended</th><th class=num>images</th>"
             "<th class='num hide-narrow'>work</th><th class=num>undo</th><th>outcomes</th>"
             "</tr></thead><tbody>" + rows
-            + "</tbody></table></div>")
+            + "</tbody></table></div><p class=legend>"
+            + " ".join(f'<span class="k {SHARE_CSS[op]}"></span>{SHARE_NAME[op]}'
+                       for op in figures.SHARE_OPS)
+            + " · undo: the share of outcomes taken back</p>")
         picked = sessions[index]
         start = iso_to_epoch(picked.start)
         end = iso_to_epoch(picked.end) if picked.end else time.time()

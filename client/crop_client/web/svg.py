@@ -14,7 +14,7 @@ from html import escape
 
 W, H = 420, 190              # the viewBox of a chart; CSS scales it to its column
 PAD_L, PAD_R, PAD_T, PAD_B = 44, 8, 14, 34
-MAX_X_LABELS = 8
+MAX_X_LABELS = 7
 
 
 def _esc(text: object) -> str:
