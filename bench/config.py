@@ -23,12 +23,13 @@ class Sizes:
     scan_repeats: int
 
 
-FULL = Sizes(quick=False, claim_calls=2000, report_calls=200, fills=(100, 10_000), clients=4,
+FULL = Sizes(quick=False, claim_calls=2000, report_calls=200,
+             fills=(100, 1_000, 10_000, 100_000), clients=4,
              client_seconds=10.0, client_dir_images=10_000, memory_steps=(1, 10, 25, 50),
              memory_dir_images=10_000, headless_images=40, headless_size=3000,
              headless_extras=True, scan_images=10_000, scan_repeats=20)
 
-QUICK = Sizes(quick=True, claim_calls=300, report_calls=40, fills=(100, 10_000), clients=4,
+QUICK = Sizes(quick=True, claim_calls=300, report_calls=40, fills=(100, 100_000), clients=4,
               client_seconds=2.0, client_dir_images=3000, memory_steps=(1, 10),
               memory_dir_images=10_000, headless_images=8, headless_size=1500,
               headless_extras=False, scan_images=10_000, scan_repeats=5)

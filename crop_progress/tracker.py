@@ -10,6 +10,7 @@ on disk plus those completed or deleted that left the directory.
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -63,7 +64,8 @@ class Tracker:
         self.unlisted = unlisted
         # One string object per name, shared by every set and list below: a
         # 10,000-image directory holds each name once (memory, with 50 open).
-        names = {n: n for n in on_disk}
+        listed = on_disk if isinstance(on_disk, list) else sorted(on_disk)
+        names = {n: n for n in listed}
         one = names.get
         self.completed: dict[str, None] = dict.fromkeys(one(f, f) for f in progress.completed_files)
         self.skipped: dict[str, None] = dict.fromkeys(
@@ -77,6 +79,9 @@ class Tracker:
         last = iso_to_epoch(progress.last_event_at) if progress.last_event_at else None
         self.clock = WorkClock(threshold, last)
         self.on_disk: set[str] = set(names)
+        # a scan's names come sorted: the resume order is built from them
+        self._sorted_disk: list[str] | None = (
+            listed if all(a < b for a, b in itertools.pairwise(listed)) else None)
         self._hash = disk_hash
         # Leases: handed out by `claim` events, ended by an outcome or a `release`.
         self.grants: dict[str, Grant] = {g.file: g for g in progress.leases}
@@ -95,7 +100,11 @@ class Tracker:
 
     # -- the resume order ---------------------------------------------------
     def _rebuild_order(self) -> None:
-        self.order = sorted(self.on_disk | self.completed.keys() | self.deleted.keys())
+        extra = [n for n in (*self.completed, *self.deleted) if n not in self.on_disk]
+        disk = self._sorted_disk if self._sorted_disk is not None else sorted(self.on_disk)
+        self._sorted_disk = None
+        # sorted() of two sorted runs is a merge: linear, whatever the folder's size
+        self.order = sorted(disk + sorted(extra)) if extra else list(disk)
         self.cursor = 0
 
     def index(self, name: str) -> int | None:
@@ -299,6 +308,7 @@ class Tracker:
         report.completed_gone = sorted(n for n in self.completed if n not in now)
         old_hash = self.progress.directory_hash
         self.on_disk = now
+        self._sorted_disk = None
         self._hash = None
         self._rebuild_order()
         report.hash_changed = bool(old_hash) and old_hash != self.hash
@@ -320,6 +330,7 @@ class Tracker:
         report.removed_pending = sorted(n for n in gone if not self._handled(n))
         report.completed_gone = sorted(n for n in gone if n in self.completed)
         if len(fresh) + len(gone) > 1000:
+            self._sorted_disk = None
             self._rebuild_order()
             return report
         for name in fresh:

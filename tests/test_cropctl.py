@@ -539,10 +539,12 @@ def test_daemon_stop_stops_a_cropd_subprocess(endpoint: str) -> None:
 
 
 FROZEN_CROPD = """
-import pathlib, sys, time
+import fcntl, os, pathlib, sys, time
 sock, lock = map(pathlib.Path, sys.argv[1:3])
 sock.parent.mkdir(parents=True, exist_ok=True)
-lock.write_text(f"{__import__('os').getpid()}\\n")
+fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+fcntl.flock(fd, fcntl.LOCK_EX)  # it holds the instance lock, as a wedged cropd does
+os.write(fd, f"{os.getpid()}\\n".encode())
 sock.write_text("")  # a socket file nobody answers on
 print("ready", flush=True)
 time.sleep(120)

@@ -124,11 +124,12 @@ class Session:
                 again = m.Open(**{f: getattr(request, f) for f in request.__struct_fields__})
                 again.reset = False
                 _expect(conn.call(again), m.Opened)
+                # what we hold, even nothing: the daemon frees any other lease it
+                # kept for us (one whose claim reply never reached us)
                 held = sorted(self._held.get(key, ()))
-                if held:
-                    claimed = _expect(conn.call(m.Claim(directory=key, files=held)), m.Claimed)
-                    self._held[key] = {i.file: i.token for i in claimed.items}
-                    lost_total += claimed.lost
+                claimed = _expect(conn.call(m.Claim(directory=key, files=held)), m.Claimed)
+                self._held[key] = {i.file: i.token for i in claimed.items}
+                lost_total += claimed.lost
             self._epoch += 1
         note = "The daemon restarted; reconnected and carried on"
         if lost_total:

@@ -7,6 +7,7 @@ spawn log beside its log, so a daemon that cannot start leaves a reason.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
@@ -60,21 +61,32 @@ def last_words(endpoint: str) -> str:
 
 
 def lock_holder(endpoint: str) -> int | None:
-    """The live process named in the instance lock file, if any.
+    """The daemon holding the instance lock, if any: its pid (0 when unreadable).
 
-    The daemon writes its pid there while it holds the lock and empties it on
-    exit; after a crash the pid stays, so the process is checked. (cropd's own
-    `holder_pid` lives in the daemon package, which clients never import.)
+    The lock itself is asked (a shared flock, dropped at once, fails while the
+    daemon holds its exclusive one), so a stale pid in the file, even one the
+    system gave to another process since, never passes for a daemon. (cropd's
+    own `holder_pid` lives in the daemon package, which clients never import.)
     """
+    path = lock_path(endpoint)
     try:
-        text = lock_path(endpoint).read_text()
+        fd = os.open(path, os.O_RDONLY)
     except OSError:
         return None
     try:
-        pid = int(text.strip() or 0)
-    except ValueError:
-        return None
-    return pid if pid > 0 and process_alive(pid) else None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pass
+        else:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return None
+        try:
+            return int(os.pread(fd, 32, 0).strip() or 0)
+        except (OSError, ValueError):
+            return 0
+    finally:
+        os.close(fd)
 
 
 def process_alive(pid: int) -> bool:

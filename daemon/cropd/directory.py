@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,10 @@ from crop_progress.audit import Event, read_events
 from crop_progress.model import Grant, JournalMark
 from crop_progress.paths import audit_dir
 from crop_progress.scan import companions_in
+from crop_progress.timefmt import parse_iso, to_iso
 from crop_progress.tracker import Tracker
+
+HISTORY_REACH = timedelta(days=1)
 
 Ident = tuple[str, str]  # (progress dir, directory key)
 
@@ -48,6 +51,7 @@ class Directory:
     clients: set[str] = field(default_factory=set)
     dirty: bool = False               # a checkpoint is due at the next flush
     changes: int = 0                  # journal events applied since the last checkpoint
+    outcomes: int = 0                 # ... of which outcomes (and undos)
     last_change_at: float = 0.0       # time.monotonic() of the newest of them
     signature: tuple[int, int, int] | None = None  # of the file as we last wrote or read it
     scanned_at: float = field(default_factory=time.monotonic)  # last mtime look
@@ -81,11 +85,12 @@ class Directory:
         self.signature = (info.st_mtime_ns, info.st_size, info.st_ino)
         self.size = info.st_size
         self.dirty = False
-        self.changes = 0
+        self.changes = self.outcomes = 0
         self.read_only = False
 
-    def note_change(self) -> None:
+    def note_change(self, outcome: bool) -> None:
         self.changes += 1
+        self.outcomes += outcome
         self.last_change_at = self.idle_since = time.monotonic()
 
     # -- leases ----------------------------------------------------------------
@@ -113,13 +118,11 @@ class Directory:
         session's events) the first time after a restart."""
         stack = self.history.get(client_id)
         if stack is None:
-            session = self.tracker.open_session
-            events: Iterable[Event] = ()
-            if session is not None and session.start < self.loaded_at:
-                # this daemon did not see the start of the session: the journal did
-                events = (e for e in read_events(self.audit_dir, directory=self.key,
-                                                 since=session.start)
-                          if e.ts < self.loaded_at)
+            # what this daemon did not see (before it loaded the directory) the journal
+            # did; a window's history reaches back a day at most
+            since = to_iso(parse_iso(self.loaded_at) - HISTORY_REACH)
+            events = (e for e in read_events(self.audit_dir, directory=self.key, since=since)
+                      if e.ts < self.loaded_at)
             stack = self.history[client_id] = history.undo_stack(events, client_id)
         return stack
 

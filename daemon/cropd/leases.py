@@ -15,6 +15,7 @@ import time
 
 import psutil
 
+from cropd import leftovers
 from cropd.clients import HOST, Client
 from cropd.directory import Directory
 from cropd.sessions import end_if_unattended
@@ -25,10 +26,14 @@ log = logging.getLogger("cropd")
 
 def grant(state: State, directory: Directory, name: str, client: Client,
           ctx: Ctx | None = None, op: str = "claim", **fields: object) -> int:
-    """Lease `name` to `client` under a new token; journalled (applied) now."""
+    """Lease `name` to `client` under a new token; journalled (applied) now. The
+    parts a former holder of the image wrote are removed: they can never count."""
     token = directory.tracker.next_token()
+    former = directory.tracker.grants.get(name)
     state.emit(directory, op, client=client, file=name, token=token, ctx=ctx, **fields)
     directory.expires[name] = time.monotonic() + state.config.lease_ttl
+    if former is not None:
+        leftovers.discard(directory, name, former.token)
     return token
 
 
@@ -75,6 +80,18 @@ def restore(state: State, directory: Directory) -> None:
         directory.expires[name] = 0.0 if gone else until
 
 
+def check_holders(state: State, directory: Directory) -> None:
+    """Free at once the leases of processes on this host that are gone but never said
+    so to this daemon (a window killed after it restarted): their images would
+    otherwise wait out a TTL."""
+    now = time.monotonic()
+    for name, held in directory.tracker.grants.items():
+        if held.client in state.clients or held.host != HOST or held.pid <= 0:
+            continue
+        if directory.expires.get(name, 0.0) > now and not psutil.pid_exists(held.pid):
+            directory.expires[name] = 0.0
+
+
 def drop_client(state: State, client_id: str, why: str) -> None:
     """The client is gone: its images go back to the queue, its sessions may end."""
     client = state.clients.get(client_id)
@@ -97,3 +114,5 @@ def reap(state: State) -> None:
     for client_id, client in list(state.clients.items()):
         if not client.alive(stale_after):
             drop_client(state, client_id, "is gone")
+    for directory in state.dirs.values():
+        check_holders(state, directory)

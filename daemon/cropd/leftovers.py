@@ -23,6 +23,19 @@ _PART = re.compile(r"^\.(?P<file>.+)\.(?P<token>\d+)\.part$")
 _PART_TEMP = re.compile(r"^\.\.(?P<file>.+)\.(?P<token>\d+)\.part\.tmp-")
 
 
+def discard(directory: Directory, image: str, token: int) -> None:
+    """A lease was replaced: what its holder wrote under that token can never count."""
+    for name in (image, *directory.companions(image)):
+        path = directory.output_dir / f".{name}.{token}.part"
+        try:
+            path.unlink()
+            log.info("removed %s: its lease went to another window", path)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            log.warning("cannot remove %s: %s", path, exc)
+
+
 def settle(directory: Directory) -> list[str]:
     """Finish or remove the parts in the directory's output folder; says what it did."""
     tracker = directory.tracker

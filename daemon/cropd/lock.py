@@ -10,7 +10,10 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import time
 from pathlib import Path
+
+PROBE_RETRIES = 50
 
 
 class AlreadyRunning(Exception):
@@ -28,11 +31,17 @@ class InstanceLock:
     def acquire(self) -> None:
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise AlreadyRunning(holder_pid(self.path)) from None
+        for attempt in range(PROBE_RETRIES):
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                # a client's probe holds a shared lock for an instant; a daemon
+                # holds it for good and has written its pid
+                if holder_pid(self.path) or attempt == PROBE_RETRIES - 1:
+                    os.close(fd)
+                    raise AlreadyRunning(holder_pid(self.path)) from None
+                time.sleep(0.01)
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         os.fsync(fd)

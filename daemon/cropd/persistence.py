@@ -4,11 +4,12 @@ Everything the handlers of one poll round changed is appended to the journal
 together (group commit): one append per audit folder, fsynced when it holds an
 outcome, before any reply. That append is what an acknowledgement costs. The
 progress file (the seed's format) is rewritten from memory only at
-checkpoints: at least every `CHECKPOINT_EVERY` changes and a few seconds after
-the last one, as long as that keeps the bytes written per change within
-`BYTES_PER_CHANGE` (so a 100,000-image file is rewritten every few hundred
-outcomes, not every ten), and always at session start and end, reset,
-rebuild, unload and exit. Readers replay the journal after the checkpoint.
+checkpoints, after the replies of the round are sent: at least every
+`CHECKPOINT_EVERY` outcomes and a few seconds after the last change, as long
+as that keeps what checkpoints write within `BYTES_PER_OUTCOME` per outcome
+(so a 100,000-image file, 2 MB, is rewritten every two thousand outcomes, not
+every ten), and always at session start and end, reset, rebuild, unload and
+exit. Readers replay the journal after the checkpoint.
 """
 
 from __future__ import annotations
@@ -24,14 +25,14 @@ from cropd.restore import reload
 from cropd.state import Refusal, State
 
 log = logging.getLogger("cropd")
-CHECKPOINT_EVERY = 10       # changes (the seed's "save every 10 images")
+CHECKPOINT_EVERY = 10       # outcomes (the seed's "save every 10 images")
 CHECKPOINT_IDLE = 3.0       # seconds after the last change
-BYTES_PER_CHANGE = 2048     # what a checkpoint may cost per change, amortised
+BYTES_PER_OUTCOME = 1024    # what checkpoints may write per outcome, amortised
 
 
 def flush(state: State) -> dict[Ident, str]:
-    """Append what is pending to the journal, then write the checkpoints that are due.
-    Returns the directories whose journal append failed, with the reason."""
+    """Append what is pending to the journal (what an ack waits for). Returns the
+    directories whose append failed, with the reason."""
     failed: dict[Ident, str] = {}
     groups: dict[object, list[Event]] = defaultdict(list)
     sync: dict[object, bool] = defaultdict(bool)
@@ -51,35 +52,37 @@ def flush(state: State) -> dict[Ident, str]:
                 failed[ident] = reason
     for ident in failed:
         _read_back(state, ident)
-    checkpoint_due(state)
     return failed
 
 
-def due(directory: Directory, now: float, force: bool = False) -> bool:
+def due(directory: Directory, now: float, force: bool = False,
+        dirty_only: bool = False) -> bool:
     if directory.read_only:
         return False
     if directory.dirty:
         return True
-    if not directory.changes:
+    if not directory.changes or dirty_only:
         return False
     if force:
         return True
-    affordable = directory.changes * BYTES_PER_CHANGE >= directory.size
-    if not affordable:
-        return False
-    return (directory.changes >= CHECKPOINT_EVERY
+    if directory.outcomes * BYTES_PER_OUTCOME < directory.size:
+        return False  # not yet worth its bytes: the journal holds it meanwhile
+    return (directory.outcomes >= CHECKPOINT_EVERY
             or now - directory.last_change_at >= CHECKPOINT_IDLE)
 
 
-def checkpoint_due(state: State, force: bool = False) -> dict[Ident, str]:
-    """Write the checkpoints that are due (all with changes when `force`); a failed one
-    is retried later: the journal already holds everything it would say."""
+def checkpoint_due(state: State, force: bool = False,
+                   dirty_only: bool = False) -> dict[Ident, str]:
+    """Write the checkpoints that are due (all with changes when `force`; only those
+    that must be on disk before the round's replies, a session's start or end,
+    reset or rebuild, when `dirty_only`); a failed one is retried later: the
+    journal already holds everything it would say."""
     if state.pending:
         return {}  # never checkpoint ahead of the journal
     failed: dict[Ident, str] = {}
     now = time.monotonic()
     for ident, directory in list(state.dirs.items()):
-        if not due(directory, now, force):
+        if not due(directory, now, force, dirty_only):
             continue
         mark = state.audit_log(directory.audit_dir).mark() or directory.tracker.progress.journal
         try:

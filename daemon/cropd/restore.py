@@ -119,6 +119,7 @@ def load(state: State, directory: Path, progress_dir: Path, output_dir: str | No
                        recovered=recovered, loaded_at=state.clock.now(),
                        keep_bak=migrated)
     result.dirty = dirty and for_write
+    result.size = result.signature[1] if result.signature else 0
     leases.restore(state, result)
     return result, [m for m in messages if m]
 

@@ -178,6 +178,7 @@ class Server:
         events = [p.event for p in self.state.pending]
         failed = persistence.flush(self.state)
         self.feed.publish(self.state, events, failed)
+        persistence.checkpoint_due(self.state, dirty_only=True)  # a session's end, a reset
         for out in outs:
             reply = out.reply
             if failed and out.ctx is not None and out.ctx.touched & failed.keys():
@@ -190,6 +191,7 @@ class Server:
                 self.state.cache_reply(out.ctx.client_id, out.request_id, data)
             self._send(out.frames, data)
         self.state.last_busy = time.monotonic()
+        persistence.checkpoint_due(self.state)  # after the replies: no ack waits for it
 
     def _send(self, frames: list[bytes], data: bytes) -> None:
         assert self.socket is not None
@@ -256,8 +258,7 @@ class Server:
             self.feed.publish(state, events, failed)
             if failed:
                 log.error("timer flush failed: %s", failed)
-        else:
-            persistence.checkpoint_due(state)
+        persistence.checkpoint_due(state)
         self._unload_idle()
         self._check_idle()
 

@@ -112,7 +112,7 @@ class State:
         directory.tracker.apply(event)
         self.pending.append(Pending(directory.audit_dir, event, op in SYNCED_OPS,
                                     directory.ident))
-        directory.note_change()
+        directory.note_change(op in OUTCOME_OPS or op == "undo")
         if op in CHECKPOINT_OPS:
             directory.dirty = True
         if ctx is not None:

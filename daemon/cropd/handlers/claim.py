@@ -25,6 +25,7 @@ def handle(state: State, ctx: Ctx, req: m.Claim) -> m.Claimed:
     if not 0 < req.count <= MAX_CLAIM:
         raise Refusal(ErrorCode.BAD_REQUEST, f"count must be 1..{MAX_CLAIM}, not {req.count}")
     rescan.request(state, found)
+    leases.check_holders(state, found)
     items: list[m.ClaimedImage] = []
     held = found.held()
     while len(items) < req.count:
@@ -65,7 +66,13 @@ def _lease(state: State, ctx: Ctx, found: Directory, name: str) -> m.ClaimedImag
 
 def _reclaim(state: State, ctx: Ctx, found: Directory, files: list[str]) -> m.Claimed:
     """The images a client still shows, leased to it again: under the same token when
-    the lease is still its own (a restarted daemon kept it), else under a new one."""
+    the lease is still its own (a restarted daemon kept it), else under a new one.
+    Any other lease the daemon kept for it goes back to the queue: the client never
+    learnt of it (the daemon stopped before its reply)."""
+    wanted = set(files)
+    orphans = [n for n in found.leases_of(ctx.client_id) if n not in wanted]
+    if orphans:
+        leases.release(state, found, state.clients[ctx.client_id], orphans)
     items, lost = [], []
     for name in files:
         check_name(found, name)
