@@ -112,6 +112,19 @@ def socket_path(endpoint: str) -> Path | None:
     return None
 
 
+def events_endpoint(endpoint: str) -> str:
+    """The daemon's event feed beside its endpoint: `cropd.events.sock` beside
+    `cropd.sock`; for tcp://HOST:PORT, a port of HOST that the OS picks (the daemon
+    advertises the one it got in `Welcome` and `Status`)."""
+    sock = socket_path(endpoint)
+    if sock is not None:
+        return ipc_endpoint(sock.with_name(sock.stem + ".events.sock"))
+    head, sep, _port = endpoint.rpartition(":")
+    if endpoint.startswith("tcp://") and sep:
+        return f"{head}:*"
+    return "inproc://cropd-events-" + _sha256_hex(endpoint.encode())[:16]
+
+
 def lock_path(endpoint: str) -> Path:
     """`cropd.lock` beside the socket (`<stem>.lock` for other socket names)."""
     sock = socket_path(endpoint)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import zmq
 
 from crop_progress import store
-from crop_progress.paths import socket_path
+from crop_progress.paths import events_endpoint, socket_path
 from crop_protocol import messages as m
 from crop_protocol.codec import (
     MAX_MESSAGE_SIZE,
@@ -31,6 +31,7 @@ from crop_protocol.codec import (
 from crop_protocol.errors import ErrorCode
 from cropd import leases, persistence, sessions
 from cropd.config import Config
+from cropd.feed import Feed
 from cropd.handlers import HANDLERS
 from cropd.rescan import Rescanner
 from cropd.state import Ctx, Refusal, State
@@ -60,6 +61,7 @@ class Server:
         self._wake_w.setblocking(False)
         self._next_tick = 0.0
         self._idle_since = time.monotonic()
+        self.feed = Feed(self.context, events_endpoint(config.endpoint))
         self.state.rescanner = Rescanner(self._wake)
 
     def _wake(self) -> None:
@@ -86,6 +88,8 @@ class Server:
         finally:
             os.umask(old_umask)
         self.socket = router
+        self.feed.bind()
+        self.config.events_endpoint = self.feed.endpoint
 
     def install_signal_handlers(self) -> None:
         signal.set_wakeup_fd(self._wake_w.fileno(), warn_on_full_buffer=False)
@@ -144,6 +148,7 @@ class Server:
             state.rescanner.close()
         for storage in state.storages.values():
             storage.close()
+        self.feed.close()
         if self.socket is not None:
             self.socket.close(0)
             self.socket = None
@@ -171,7 +176,9 @@ class Server:
                 outs.append(out)
         if not outs:
             return
+        events = [p.event for p in self.state.pending]
         failed = persistence.flush(self.state)
+        self.feed.publish(self.state, events, failed)
         persistence.checkpoint_due(self.state, dirty_only=True)  # a session's end, a reset
         for out in outs:
             reply = out.reply
@@ -247,7 +254,9 @@ class Server:
                     and not directory.read_only:
                 sessions.end_if_unattended(state, directory)
         if state.pending:
+            events = [p.event for p in state.pending]
             failed = persistence.flush(state)
+            self.feed.publish(state, events, failed)
             if failed:
                 log.error("timer flush failed: %s", failed)
         persistence.checkpoint_due(state)

@@ -37,4 +37,5 @@ def handle(state: State, ctx: Ctx, req: m.Hello) -> m.Welcome | m.Err:
                      protocol_version=PROTOCOL_VERSION, endpoint=state.config.endpoint,
                      progress_dir=str(state.config.progress_dir), host=HOST,
                      lease_ttl=state.config.lease_ttl,
-                     break_threshold=state.config.break_threshold)
+                     break_threshold=state.config.break_threshold,
+                     events_endpoint=state.config.events_endpoint)
