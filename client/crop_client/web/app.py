@@ -44,7 +44,7 @@ class Dashboard:
     def __init__(self, source: Source) -> None:
         self.source = source
         self.hub = live.Hub(source)
-        self.assets = {name: resources.files("crop_client.web").joinpath("assets", name)
+        self.assets = {name: (resources.files("crop_client.web") / "assets" / name)
                        .read_bytes() for name in ASSETS}
         self._curve: tuple[float, figures.BreakCurve] | None = None
 
