@@ -35,6 +35,12 @@ from cropd.state import Ctx, Refusal, State
 
 log = logging.getLogger("cropd")
 DRAIN_LIMIT = 512
+# Per connection: a client has one or two requests in flight. A peer that does
+# not read its replies has them dropped past SEND_QUEUE (ROUTER_MANDATORY makes
+# the send fail at once instead of queueing); one that sends faster than it is
+# served waits on its own socket past RECV_QUEUE, so memory is bounded per peer.
+SEND_QUEUE = 16
+RECV_QUEUE = 16
 
 
 @dataclass
@@ -69,9 +75,9 @@ class Server:
         router = self.context.socket(zmq.ROUTER)
         router.setsockopt(zmq.LINGER, 0)
         router.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_SIZE + 4096)
-        router.setsockopt(zmq.ROUTER_MANDATORY, 0)
-        router.setsockopt(zmq.SNDHWM, 10000)
-        router.setsockopt(zmq.RCVHWM, 10000)
+        router.setsockopt(zmq.ROUTER_MANDATORY, 1)
+        router.setsockopt(zmq.SNDHWM, SEND_QUEUE)
+        router.setsockopt(zmq.RCVHWM, RECV_QUEUE)
         old_umask = os.umask(0o077)  # the socket file: reachable by its owner only
         try:
             router.bind(self.config.endpoint)
@@ -186,7 +192,7 @@ class Server:
         assert self.socket is not None
         try:
             self.socket.send_multipart([*frames, data], zmq.NOBLOCK)
-        except zmq.ZMQError as exc:  # the peer went away; its retry will find the cache
+        except zmq.ZMQError as exc:  # gone, or not reading: its retry will find the cache
             log.debug("reply dropped: %s", exc)
 
     def _handle_frames(self, frames: list[bytes]) -> _Out | None:
@@ -212,7 +218,7 @@ class Server:
         if self.state.stopping and not isinstance(request, (m.Goodbye, m.Status)):
             return _Out(routing, envelope.id,
                         m.Err(code=ErrorCode.BUSY, message="cropd is shutting down"))
-        ctx = Ctx(envelope.client, envelope.id)
+        ctx = Ctx(envelope.client, envelope.id, peer=routing[0])
         reply = self.dispatch(ctx, request)
         return _Out(routing, envelope.id, reply, ctx, cache=cacheable)
 
