@@ -103,11 +103,21 @@ class Session:
             create_time = psutil.Process().create_time()
         except psutil.Error:
             create_time = 0.0
-        reply = conn.call(m.Hello(pid=os.getpid(), host=socket.gethostname(),
-                                  program=self.program, protocol_version=PROTOCOL_VERSION,
-                                  create_time=create_time),
-                          try_timeout=1.0 if self.autostart else None,
-                          total_timeout=START_TIMEOUT if self.autostart else self.call_timeout)
+        hello = m.Hello(pid=os.getpid(), host=socket.gethostname(), program=self.program,
+                        protocol_version=PROTOCOL_VERSION, create_time=create_time)
+        total = START_TIMEOUT if self.autostart else self.call_timeout
+        deadline = time.monotonic() + total
+        pause = 0.1
+        while True:  # BUSY: the daemon is full of clients holding images; it may clear
+            reply = conn.call(hello, try_timeout=1.0 if self.autostart else None,
+                              total_timeout=max(0.5, deadline - time.monotonic()))
+            if not (isinstance(reply, m.Err) and reply.code == ErrorCode.BUSY):
+                break
+            if time.monotonic() + pause >= deadline:
+                raise DaemonUnavailable(f"cropd refused this client for load for {total:g} s: "
+                                        f"{reply.message}")
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)
         if isinstance(reply, m.Err):
             raise DaemonError(reply.code, reply.message)
         assert isinstance(reply, m.Welcome)
@@ -192,8 +202,16 @@ class Session:
         return opened
 
     def show(self, directory: str | Path, progress_dir: str | Path | None = None) -> m.ShowReply:
-        return self.call(m.Show(directory=str(Path(directory).expanduser().resolve()),
-                                progress_dir=_abs(progress_dir)), m.ShowReply)
+        """The directory in full; one never worked on shows as it would start (a
+        read-only Open: nothing is written for it)."""
+        try:
+            return self.call(m.Show(directory=str(Path(directory).expanduser().resolve()),
+                                    progress_dir=_abs(progress_dir)), m.ShowReply)
+        except DaemonError as exc:
+            if exc.code != ErrorCode.UNKNOWN_DIRECTORY:
+                raise
+        opened = self.open(directory, progress_dir=progress_dir, read_only=True)
+        return m.ShowReply(summary=opened.summary)
 
     def claim(self, directory: str, count: int = 1) -> m.Claimed:
         claimed = self.call(m.Claim(directory=directory, count=count), m.Claimed)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from crop_progress import naming, recovery, store
 from crop_progress.model import Progress
-from crop_progress.paths import default_output_dir, directory_key
+from crop_progress.paths import default_output_dir, directory_key, unsafe_progress_file
 from crop_progress.scan import scan_directory
 from crop_progress.store import DamagedFileError, FutureSchemaError, StoreError
 from crop_progress.timefmt import iso_to_epoch
@@ -61,6 +61,8 @@ def load(state: State, directory: Path, progress_dir: Path, output_dir: str | No
             naming.adopt(resolution.source, path)
         else:
             path = resolution.source
+    if (unsafe := unsafe_progress_file(path)) is not None:
+        raise Refusal(ErrorCode.DAMAGED, unsafe)
     audit_dir = progress_dir / "audit"
     dirty = recovered = False
     try:

@@ -7,13 +7,11 @@ changes nothing and counts nothing twice.
 
 from __future__ import annotations
 
-import os
-
 from crop_progress.audit import Event
 from crop_progress.tracker import OP_STATUS
 from crop_protocol import messages as m
 from crop_protocol.errors import ErrorCode
-from cropd.handlers.common import OUTCOME_OP, check_name, summary
+from cropd.handlers.common import OUTCOME_OP, check_name, check_paths, summary
 from cropd.state import Ctx, Refusal, State
 
 
@@ -21,9 +19,7 @@ def handle(state: State, ctx: Ctx, req: m.Report) -> m.Reported:
     client = state.client(ctx)
     found = state.directory_of(ctx, req.directory)
     check_name(found, req.file)
-    for path in [req.dest, *req.trashed]:
-        if path and not os.path.isabs(path):
-            raise Refusal(ErrorCode.BAD_REQUEST, f"not an absolute path: {path!r}")
+    check_paths(found, req)
     lease = found.leases.get(req.file)
     if lease is not None and lease.client != client.id:
         raise Refusal(ErrorCode.LEASE_LOST,
