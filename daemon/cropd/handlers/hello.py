@@ -23,6 +23,8 @@ def handle(state: State, ctx: Ctx, req: m.Hello) -> m.Welcome | m.Err:
         return m.Err(code=ErrorCode.VERSION_MISMATCH,
                      message=f"client speaks protocol {req.protocol_version}, this daemon "
                              f"{PROTOCOL_VERSION}")
+    if not 0 < req.pid < 2**31:
+        return m.Err(code=ErrorCode.BAD_REQUEST, message=f"not a process id: {req.pid}")
     if req.host == HOST and not psutil.pid_exists(req.pid):
         return m.Err(code=ErrorCode.BAD_REQUEST,
                      message=f"no process {req.pid} on this host: Hello must name the client")
