@@ -113,11 +113,16 @@ class Server:
                 ready = dict(poller.poll(timeout * 1000))
                 if self._wake_r.fileno() in ready:
                     self._drain_wake()
-                if self.socket in ready:
-                    self._round()
-                if time.monotonic() >= self._next_tick:
-                    self._tick()
-                    self._next_tick = time.monotonic() + self.config.tick_seconds
+                try:  # a bug in one round or timer is logged; the daemon keeps serving
+                    if self.socket in ready:
+                        self._round()
+                    if time.monotonic() >= self._next_tick:
+                        try:
+                            self._tick()
+                        finally:
+                            self._next_tick = time.monotonic() + self.config.tick_seconds
+                except Exception:
+                    log.exception("internal error outside a handler; serving on")
         finally:
             self._shutdown()
 
