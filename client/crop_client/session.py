@@ -42,6 +42,7 @@ log = logging.getLogger("crop_client")
 R = TypeVar("R")
 START_TIMEOUT = 15.0
 RECOVERY_TRIES = 8  # daemon restarts in a row that one call rides out
+BUSY_PATIENCE = 5.0  # seconds a Hello refused as BUSY is tried again before giving up
 
 
 class Session:
@@ -106,16 +107,15 @@ class Session:
         hello = m.Hello(pid=os.getpid(), host=socket.gethostname(), program=self.program,
                         protocol_version=PROTOCOL_VERSION, create_time=create_time)
         total = START_TIMEOUT if self.autostart else self.call_timeout
-        deadline = time.monotonic() + total
+        busy_until = time.monotonic() + min(total, BUSY_PATIENCE)
         pause = 0.1
         while True:  # BUSY: the daemon is full of clients holding images; it may clear
             reply = conn.call(hello, try_timeout=1.0 if self.autostart else None,
-                              total_timeout=max(0.5, deadline - time.monotonic()))
+                              total_timeout=total)
             if not (isinstance(reply, m.Err) and reply.code == ErrorCode.BUSY):
                 break
-            if time.monotonic() + pause >= deadline:
-                raise DaemonUnavailable(f"cropd refused this client for load for {total:g} s: "
-                                        f"{reply.message}")
+            if time.monotonic() + pause >= busy_until:
+                raise DaemonUnavailable(f"cropd refused this client for load: {reply.message}")
             time.sleep(pause)
             pause = min(pause * 2, 1.0)
         if isinstance(reply, m.Err):

@@ -48,7 +48,7 @@ def flush(state: State) -> dict[Ident, str]:
             directory.save(state.clock.now())
         except StoreError as exc:
             log.error("%s", exc)
-            failed[ident] = str(exc)
+            failed[ident] = exc.strerror or str(exc)
     for ident in failed:
         _read_back(state, ident)
     return failed

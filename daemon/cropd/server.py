@@ -237,8 +237,8 @@ class Server:
             return handler(self.state, ctx, request)
         except Refusal as exc:
             return m.Err(code=exc.code, message=exc.message)
-        except store.StoreError as exc:
-            return m.Err(code=ErrorCode.STORAGE_ERROR, message=str(exc))
+        except store.StoreError as exc:  # its strerror is the whole sentence, path included
+            return m.Err(code=ErrorCode.STORAGE_ERROR, message=exc.strerror or str(exc))
         except Exception as exc:
             log.exception("handler %s failed", type(request).__name__)
             return m.Err(code=ErrorCode.INTERNAL,
