@@ -41,6 +41,7 @@ def flush(state: State) -> dict[Ident, str]:
             log.error(reason)
             for ident in idents[audit_dir]:
                 failed[ident] = reason
+    journalled = {i for ids in idents.values() for i in ids} - failed.keys()
     for ident, directory in list(state.dirs.items()):
         if ident in failed or not directory.dirty:
             continue
@@ -48,6 +49,8 @@ def flush(state: State) -> dict[Ident, str]:
             directory.save(state.clock.now())
         except StoreError as exc:
             log.error("%s", exc)
+            if ident in journalled:
+                continue  # the journal holds the change; the file (a checkpoint) stays dirty
             failed[ident] = exc.strerror or str(exc)
     for ident in failed:
         _read_back(state, ident)

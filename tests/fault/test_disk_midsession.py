@@ -158,3 +158,38 @@ def test_write_error_mid_session_keeps_the_image_claimable(
             other.release(t2.directory)
         assert carry_out(session, target, items[1], Decision("keep")).summary \
             .completed_count == 2
+
+
+def test_journal_written_but_progress_file_not(tmp_path: Path, daemon: InProcessDaemon,
+                                               progress_dir: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The issue: the journal append succeeded, the progress-file save failed, and the
+    reply said "nothing was changed" while the journal held the outcome. The journal
+    is what counts (every reader replays it): the report is acknowledged, and the
+    file is written again on the next round."""
+    from crop_progress import store
+    from crop_progress.store import StoreError
+
+    work = tmp_path / "half"
+    make_images(work, 3)
+    real_save = store.save
+    with Session(daemon.endpoint, autostart=False) as session:
+        target = Target.from_opened(session.open(work))
+        items = session.claim(target.directory, 2).items
+        progress = progress_dir / "half_progress.json"
+        before = progress.read_bytes()
+
+        def no_room(path: Path, progress_record: object) -> os.stat_result:
+            raise StoreError(errno.ENOSPC, f"cannot write {path}: No space left on device",
+                             str(path))
+
+        monkeypatch.setattr(store, "save", no_room)
+        reported = carry_out(session, target, items[0], Decision("keep"))
+        assert reported.summary.completed_count == 1 and not reported.duplicate
+        assert progress.read_bytes() == before
+        assert outcomes(progress_dir, work)[items[0].file] == 1  # in the journal
+        monkeypatch.setattr(store, "save", real_save)
+        carry_out(session, target, items[1], Decision("keep"))
+    data = record(progress_dir, "half")
+    assert data["completed_files"] == [items[0].file, items[1].file]
+    assert set(outcomes(progress_dir, work).values()) == {1}
