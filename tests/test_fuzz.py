@@ -151,9 +151,9 @@ def test_codec_answers_everything(tmp_path: Path, long_run: bool) -> None:
                 assert isinstance(exc.code, ErrorCode)
                 continue
             assert isinstance(envelope, RequestEnvelope)
-            again = decode_request(encode_request(envelope.client, envelope.id, envelope.body,
-                                                  envelope.v))
-            assert again == envelope
+            encoded = encode_request(envelope.client, envelope.id, envelope.body, envelope.v)
+            again = decode_request(encoded)  # compared as bytes: NaN != NaN
+            assert encode_request(again.client, again.id, again.body, again.v) == encoded
 
     check()
 
