@@ -227,6 +227,7 @@ def test_progress_dir_of_another_user_is_refused(tmp_path: Path,
 
 @pytest.mark.parametrize("field,value", [
     ("dest", "/etc/passwd"), ("dest", "{work}/img_0000.png"), ("dest", "{out}/../escape.png"),
+    ("dest", "{out}"),
     ("trashed", ["/home/someone/Trash/elsewhere/x.png"]), ("trashed", ["relative.png"]),
 ])
 def test_report_paths_must_be_in_the_output_folder_or_a_trash(

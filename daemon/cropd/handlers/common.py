@@ -101,11 +101,11 @@ def check_paths(directory: Directory, report: m.Report) -> None:
         if not os.path.isabs(path):
             raise Refusal(ErrorCode.BAD_REQUEST, f"not an absolute path: {path!r}")
         normal = os.path.normpath(path)
-        if Path(normal).is_relative_to(out) or _TRASH_FILES.search(normal):
+        if (Path(normal).is_relative_to(out) and Path(normal) != out) \
+                or _TRASH_FILES.search(normal):
             continue
         raise Refusal(ErrorCode.BAD_REQUEST,
                       f"{path} is neither in the output folder {out} nor in a trash")
-
 
 
 def directory(state: State, path_text: str, progress_text: str | None = None,
