@@ -104,7 +104,7 @@ def test_busy_only_when_everyone_holds_images(tmp_path: Path, daemon: InProcessD
         reply = raw().call("newcomer", m.Hello(pid=os.getpid(), host=HOST))
         assert isinstance(reply, m.Err) and reply.code == "BUSY"
         assert f"retry in {clients.RETRY_AFTER:g} s" in reply.message
-        with pytest.raises(DaemonUnavailable, match="refused this client for load"):
+        with pytest.raises(DaemonUnavailable, match="cropd is busy: 3 client"):
             Session(daemon.endpoint, autostart=False, call_timeout=1.0)
         # one holder finishes: its entry holds nothing now and gives way
         target = Target.from_opened(holders[0].open(work))

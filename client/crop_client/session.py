@@ -115,7 +115,7 @@ class Session:
             if not (isinstance(reply, m.Err) and reply.code == ErrorCode.BUSY):
                 break
             if time.monotonic() + pause >= busy_until:
-                raise DaemonUnavailable(f"cropd refused this client for load: {reply.message}")
+                raise DaemonUnavailable(f"{reply.message} (tried for {BUSY_PATIENCE:g} s)")
             time.sleep(pause)
             pause = min(pause * 2, 1.0)
         if isinstance(reply, m.Err):

@@ -85,16 +85,16 @@ def make_room(clients: dict[str, Client], newcomer: Client, holders: set[str]) -
         while len(present) >= limit:
             idle = [c for c in present if c.id not in holders]
             if not idle:
-                raise Full(f"{what} holds {len(present)} clients, all with claimed images")
+                raise Full(f"{len(present)} client(s) {what}, every one holding claimed images")
             victim = min(idle, key=lambda c: (bool(c.dirs), c.last_seen))
             gone.add(victim.id)
             present.remove(victim)
 
     key = (newcomer.host, newcomer.pid)
     evict((c for c in clients.values() if (c.host, c.pid) == key), MAX_PER_PROCESS,
-          f"process {newcomer.pid} on {newcomer.host}")
+          f"of process {newcomer.pid} on {newcomer.host}")
     if newcomer.peer:
         evict((c for c in clients.values() if c.peer == newcomer.peer), MAX_PER_PEER,
-              "this connection")
-    evict(clients.values(), MAX_CLIENTS, "cropd")
+              "on this connection")
+    evict(clients.values(), MAX_CLIENTS, "in all")
     return sorted(gone)

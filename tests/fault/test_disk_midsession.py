@@ -193,3 +193,33 @@ def test_journal_written_but_progress_file_not(tmp_path: Path, daemon: InProcess
     data = record(progress_dir, "half")
     assert data["completed_files"] == [items[0].file, items[1].file]
     assert set(outcomes(progress_dir, work).values()) == {1}
+
+
+@pytest.mark.parametrize("code", [errno.EIO, errno.ENOSPC])
+def test_output_write_error_reports_nothing_and_keeps_the_image(
+        tmp_path: Path, daemon: InProcessDaemon, monkeypatch: pytest.MonkeyPatch,
+        code: int) -> None:
+    from crop_client import imageops
+
+    work = tmp_path / "outerr"
+    make_images(work, 2)
+    real_copy = imageops.copy_file
+
+    def failing(src: Path, dest: Path) -> None:
+        raise OSError(code, os.strerror(code), str(dest))
+
+    with Session(daemon.endpoint, autostart=False) as session:
+        target = Target.from_opened(session.open(work))
+        item = session.claim(target.directory, 1).items[0]
+        monkeypatch.setattr(imageops, "copy_file", failing)
+        with pytest.raises(OSError) as err:
+            carry_out(session, target, item, Decision("keep"))
+        monkeypatch.setattr(imageops, "copy_file", real_copy)
+        assert err.value.errno == code
+        assert session.show(work).summary.completed_count == 0
+        with Session(daemon.endpoint, autostart=False) as other:  # still this window's
+            t2 = Target.from_opened(other.open(work))
+            assert item.file not in {i.file for i in other.claim(t2.directory, 2).items}
+            other.release(t2.directory)
+        assert carry_out(session, target, item, Decision("keep")).summary.completed_count == 1
+    assert not [p for p in Path(target.output_dir).iterdir() if p.name.startswith(".")]
