@@ -52,6 +52,22 @@ class _Out:
     cache: bool = False
 
 
+def _raise_fd_limit() -> None:
+    """Take every file descriptor the hard limit allows: each client connection holds
+    one, and libzmq aborts the process when accepting one more fails with EMFILE."""
+    try:
+        import resource
+    except ImportError:  # not on this platform
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY:
+        hard = 1 << 20
+    if soft == resource.RLIM_INFINITY or soft >= hard:
+        return
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 class Server:
     def __init__(self, config: Config, context: zmq.Context | None = None) -> None:
         self.config = config
@@ -72,6 +88,7 @@ class Server:
             sock_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             if sock_path.exists() or sock_path.is_symlink():
                 sock_path.unlink()
+        _raise_fd_limit()
         router = self.context.socket(zmq.ROUTER)
         router.setsockopt(zmq.LINGER, 0)
         router.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_SIZE + 4096)

@@ -368,3 +368,42 @@ def test_flood_of_garbage(cropd: subprocess.Popen[bytes], endpoint: str, tmp_pat
     assert probe.slowest < 10, "the goal is 2 s; 10 leaves room for a loaded machine"
     assert peak - before < 30, f"peak RSS {peak - before:.1f} MiB above before"
     assert after - before < 10, f"RSS stayed {after - before:.1f} MiB above before"
+
+
+# -- many connections ----------------------------------------------------------------
+
+def test_more_connections_than_the_soft_fd_limit(endpoint: str, tmp_path: Path) -> None:
+    """Each connection holds a file descriptor of the daemon, and libzmq aborts the
+    process when accepting one fails with EMFILE: cropd takes its hard limit at start.
+    Started here with a soft limit of 256, it must take 600 connections."""
+    resource = pytest.importorskip("resource")
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 2000:
+        pytest.skip(f"the hard open-file limit ({hard}) leaves no room to test")
+    log = tmp_path / "cropd.stderr"
+    with log.open("wb") as err:
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "cropd"], stdout=err, stderr=err,
+            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard)))
+    sockets: list[zmq.Socket] = []
+    try:
+        wait_for_socket(endpoint)
+        request = encode_request("many", 1, m.Status())
+        for _ in range(600):
+            sockets.append(dealer(endpoint))
+            sockets[-1].send(request)
+        deadline = time.monotonic() + 30
+        answered = 0
+        for s in sockets:
+            if daemon.poll() is not None:
+                break
+            answered += bool(s.poll(max(0.0, deadline - time.monotonic()) * 1000))
+        print(f"\n600 connections to a cropd started with a soft fd limit of 256: {answered} "
+              f"answered; daemon exit code {daemon.poll()}")
+        assert daemon.poll() is None, log.read_text()[-2000:]
+        assert answered == 600
+    finally:
+        for s in sockets:
+            s.close(0)
+        daemon.terminate()
+        daemon.wait(10)
