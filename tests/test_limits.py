@@ -157,3 +157,26 @@ def test_huge_progress_file_is_damaged(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(store, "MAX_FILE_SIZE", 1000)
     with pytest.raises(store.DamagedFileError, match="more than a progress file"):
         store.parse(b'{"schema_version": 2, "directory": "' + b"x" * 2000 + b'"}')
+
+
+def test_deep_progress_file_is_recovered_by_the_daemon(tmp_path, daemon, progress_dir) -> None:
+    """The issue: such a file gave 'internal error in Open: maximum recursion depth'."""
+    from conftest import make_images
+
+    from crop_client.session import Session
+    from crop_client.work import Decision, Target, carry_out
+
+    work = tmp_path / "nested"
+    make_images(work, 3)
+    with Session(daemon.endpoint, autostart=False) as session:
+        target = Target.from_opened(session.open(work))
+        carry_out(session, target, session.claim(target.directory, 1).items[0],
+                  Decision("keep"))
+    daemon.state.dirs.clear()  # as after a restart
+    progress = progress_dir / "nested_progress.json"
+    progress.write_bytes(b'{"schema_version": 2, "x": ' + b"[" * 5000 + b"]" * 5000 + b"}")
+    with Session(daemon.endpoint, autostart=False) as session:
+        opened = session.open(work)
+    assert opened.summary.completed_count == 1  # rebuilt from the journal
+    assert any("nests deeper than" in note for note in opened.messages), opened.messages
+    assert list(progress_dir.glob("nested_progress.json.corrupt-*"))
