@@ -21,7 +21,7 @@ from typing import Protocol
 from crop_progress import naming, recovery, store
 from crop_progress.audit import AuditLog, Event
 from crop_progress.model import JournalMark, Progress
-from crop_progress.paths import audit_dir, directory_key
+from crop_progress.paths import audit_dir, directory_key, unsafe_progress_file
 from crop_progress.tracker import Tracker
 
 
@@ -63,7 +63,7 @@ class FileStorage:
     def load(self, directory: Path, on_disk: list[str], disk_hash: str, *,
              output_dir: Path, for_write: bool) -> Loaded:
         """Raises store.DamagedFileError (only when not `for_write`: a writer recovers),
-        store.FutureSchemaError and store.StoreError."""
+        store.UnsafeFileError, store.FutureSchemaError and store.StoreError."""
         key = directory_key(directory)
         resolution = naming.resolve(self.progress_dir, directory, disk_hash, bool(on_disk))
         messages: list[str] = []
@@ -74,6 +74,9 @@ class FileStorage:
                 naming.adopt(resolution.source, path)
             else:
                 path = resolution.source
+        unsafe = unsafe_progress_file(path)
+        if unsafe is not None:
+            raise store.UnsafeFileError(unsafe)
         journal = audit_dir(self.progress_dir)
         try:
             found = (store.load_for_write(path, key) if for_write

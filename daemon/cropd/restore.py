@@ -11,7 +11,12 @@ from pathlib import Path
 from crop_progress.model import Progress
 from crop_progress.paths import default_output_dir, directory_key
 from crop_progress.scan import scan_directory
-from crop_progress.store import DamagedFileError, FutureSchemaError, StoreError
+from crop_progress.store import (
+    DamagedFileError,
+    FutureSchemaError,
+    StoreError,
+    UnsafeFileError,
+)
 from crop_progress.timefmt import iso_to_epoch
 from crop_protocol.errors import ErrorCode
 from cropd import leases
@@ -55,7 +60,7 @@ def load(state: State, directory: Path, progress_dir: Path, output_dir: str | No
     except DamagedFileError as exc:
         raise Refusal(ErrorCode.DAMAGED, f"{exc}. Open the directory in multicrop or run "
                       "`cropctl rebuild DIR` to recover it") from None
-    except FutureSchemaError as exc:
+    except (FutureSchemaError, UnsafeFileError) as exc:
         raise Refusal(ErrorCode.DAMAGED, str(exc)) from None
     except StoreError as exc:
         raise Refusal(ErrorCode.STORAGE_ERROR, str(exc)) from None

@@ -29,6 +29,8 @@ REPLIES_PER_CLIENT = 16  # a retry repeats one of a client's last few requests
 SYNCED_OPS = frozenset({*OUTCOME_OPS, "undo", "reset", "rebuild"})
 # Events after which the progress file is written at the next flush.
 CHECKPOINT_OPS = frozenset({"session_start", "session_end", "reset", "rebuild"})
+REPLY_CACHE_BYTES = 8 << 20  # all cached replies together; the oldest go first
+REPLY_MAX_BYTES = 1 << 20    # a larger reply is not kept (its retry runs again)
 
 
 class Refusal(Exception):
@@ -44,6 +46,7 @@ class Refusal(Exception):
 class Ctx:
     client_id: str
     request_id: int
+    peer: bytes = b""  # the routing id of the connection the request came over
     touched: set[Ident] = field(default_factory=set)
 
 
@@ -64,6 +67,8 @@ class State:
         self.dirs: dict[Ident, Directory] = {}
         self.pending: list[Pending] = []
         self.replies: dict[str, OrderedDict[int, bytes]] = {}
+        self.reply_order: OrderedDict[tuple[str, int], int] = OrderedDict()  # -> its size
+        self.reply_bytes = 0
         self.stopping = False
         self.last_busy = time.monotonic()
         self.storages: dict[Path, FileStorage] = {}
@@ -128,13 +133,31 @@ class State:
         return cache.get(request_id) if cache is not None else None
 
     def cache_reply(self, client_id: str, request_id: int, data: bytes) -> None:
-        if client_id not in self.clients:
+        if client_id not in self.clients or len(data) > REPLY_MAX_BYTES:
             return  # no Hello: nobody will retry
+        self._uncache(client_id, request_id)
         cache = self.replies.setdefault(client_id, OrderedDict())
         cache[request_id] = data
+        self.reply_order[(client_id, request_id)] = len(data)
+        self.reply_bytes += len(data)
         while len(cache) > REPLIES_PER_CLIENT:
-            cache.popitem(last=False)
+            self._uncache(client_id, next(iter(cache)))
+        while self.reply_bytes > REPLY_CACHE_BYTES:
+            self._uncache(*next(iter(self.reply_order)))
+
+    def _uncache(self, client_id: str, request_id: int) -> None:
+        size = self.reply_order.pop((client_id, request_id), None)
+        if size is None:
+            return
+        self.reply_bytes -= size
+        cache = self.replies.get(client_id)
+        if cache is not None:
+            cache.pop(request_id, None)
+            if not cache:
+                del self.replies[client_id]
 
     def forget_client(self, client_id: str) -> None:
         self.clients.pop(client_id, None)
+        for request_id in list(self.replies.get(client_id, ())):
+            self._uncache(client_id, request_id)
         self.replies.pop(client_id, None)

@@ -7,13 +7,13 @@ from pathlib import Path
 
 from crop_protocol import messages as m
 from cropd.directory import file_signature
-from cropd.handlers.common import directory, summary
+from cropd.handlers.common import summary, tracked_directory
 from cropd.state import Ctx, State
 
 
 def handle(state: State, ctx: Ctx, req: m.Rebuild) -> m.Ok:
-    found, notes = directory(state, req.directory, req.progress_dir, req.output_dir,
-                             for_write=True)
+    found, notes = tracked_directory(state, req.directory, req.progress_dir, req.output_dir,
+                                     for_write=True)
     if found.recovered and notes:
         found.recovered = False  # loading it just now was the rebuild: don't do it twice
         state.emit(found, "rebuild", client=state.clients.get(ctx.client_id), ctx=ctx,
