@@ -162,8 +162,11 @@ def consistent(daemon: InProcessDaemon) -> None:
     """What must hold in the daemon's state after any sequence of requests."""
     state = daemon.state
     for directory in state.dirs.values():
-        for name, lease in directory.leases.items():
-            assert lease.client in state.clients, (name, lease)
+        for name in directory.held():  # a live lease belongs to a client still here
+            grant = directory.tracker.grants[name]
+            assert grant.client in state.clients, (name, grant)
+        for grant in directory.tracker.grants.values():
+            assert 0 < grant.token <= directory.tracker.last_token, grant
         assert directory.clients <= state.clients.keys()
     assert state.reply_bytes == sum(len(r) for c in state.replies.values() for r in c.values())
     assert state.replies.keys() <= state.clients.keys()
