@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	  { echo "crop-progress needs Python 3.10 or newer (found $$($(PYTHON) --version))"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,suggest]'
 	@touch $(STAMP)
 
 # Opens the crop window on ARGS (default: a generated sample set). Without a
