@@ -49,7 +49,7 @@ def available() -> bool:
     return problem() is None
 
 
-def _small(picture: Image.Image) -> Image.Image:
+def small(picture: Image.Image) -> Image.Image:
     picture = picture.convert("RGB")
     scale = WORK_SIDE / max(picture.size)
     if scale < 1:
@@ -103,18 +103,18 @@ def best_window(saliency: Any, ratio: float | None) -> tuple[float, float, float
 
 
 def _spectral(picture: Image.Image, ratio: float | None) -> tuple[float, float, float, float]:
-    return best_window(spectral_map(_small(picture)), ratio)
+    return best_window(spectral_map(small(picture)), ratio)
 
 
 def _smartcrop(picture: Image.Image, ratio: float | None) -> tuple[float, float, float, float]:
     import smartcrop
 
-    small = _small(picture)
+    picture_small = small(picture)
     if not ratio:
         return (0.0, 0.0, 1.0, 1.0)
-    w, h = small.size
+    w, h = picture_small.size
     win_w, win_h = (round(h * ratio), h) if w / h > ratio else (w, round(w / ratio))
-    found = smartcrop.SmartCrop().crop(small, max(1, win_w), max(1, win_h))["top_crop"]
+    found = smartcrop.SmartCrop().crop(picture_small, max(1, win_w), max(1, win_h))["top_crop"]
     x, y = found["x"], found["y"]
     return (x / w, y / h, (x + found["width"]) / w, (y + found["height"]) / h)
 

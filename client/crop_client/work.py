@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from crop_client import imageops, trash
 from crop_client.session import Session
@@ -31,6 +31,8 @@ class Target:
     directory: str
     output_dir: str
     move: bool = False
+    shape: Any = None                 # shaping.Shape: every output resized to it
+    png_level: int | None = None      # zlib level of PNG outputs (None: imageops' default)
 
     @classmethod
     def from_opened(cls, opened: m.Opened, move: bool = False) -> Target:
@@ -45,6 +47,7 @@ class _Done:
     reason: str | None = None
     moved: bool = False
     trashed: list[str] = field(default_factory=list)
+    out_size: list[int] | None = None
 
 
 def carry_out(session: Session, target: Target, item: m.ClaimedImage, decision: Decision, *,
@@ -55,7 +58,8 @@ def carry_out(session: Session, target: Target, item: m.ClaimedImage, decision: 
     done = perform(target, item, decision)
     report = m.Report(directory=target.directory, file=item.file, outcome=done.outcome,
                       dest=done.dest, companions=list(item.companions), reason=done.reason,
-                      box=done.box, batch=batch, moved=done.moved, trashed=done.trashed)
+                      box=done.box, batch=batch, moved=done.moved, trashed=done.trashed,
+                      out_size=done.out_size)
     return session.report(report)
 
 
@@ -80,13 +84,18 @@ def perform(target: Target, item: m.ClaimedImage, decision: Decision) -> _Done:
     box = decision.box
     cropped = decision.action == "crop" and box is not None and not imageops.is_full_image(
         box, size)
+    if target.shape is not None and not cropped:   # shaped: a whole image is written too
+        box, cropped = (0, 0, size[0], size[1]), True
     trashed: list[str] = []
+    out_size: list[int] | None = None
     if cropped:
         assert box is not None
         try:
-            imageops.crop_image(src, dest, box)
+            written = imageops.crop_image(src, dest, box, shape=target.shape,
+                                          png_level=target.png_level)
         except imageops.ImageError as exc:
             return _Done("failed", reason=str(exc))
+        out_size = list(written) if target.shape is not None else None
     elif target.move:
         imageops.move_file(src, dest)
     else:
@@ -103,7 +112,7 @@ def perform(target: Target, item: m.ClaimedImage, decision: Decision) -> _Done:
         trashed = trash.trash([src])
     return _Done("cropped" if cropped else "kept", dest=str(dest),
                  box=list(box) if cropped and box else None, moved=target.move,
-                 trashed=trashed)
+                 trashed=trashed, out_size=out_size)
 
 
 def take_back(target: Target, item: m.UndoneItem) -> list[str]:

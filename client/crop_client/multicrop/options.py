@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crop_client.aspect import Aspect, parse_aspect
+from crop_client.shaping import Shape
 
 
 @dataclass
@@ -24,3 +25,6 @@ class Options:
     auto: str | None = None      # "keep" | "center" | None for the window
     limit: int | None = None
     endpoint: str | None = None  # None: $CROPD_ENDPOINT or the default
+    shape: Shape | None = None   # --fit / --max-side / --exact (+ --upscale)
+    png_level: int | None = None  # --png-level; None: imageops.PNG_LEVEL
+    suggest: str = "off"         # --suggest off|saliency
