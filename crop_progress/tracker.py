@@ -189,6 +189,8 @@ class Tracker:
             self._left_directory(event.file, False)  # an undo brings the image back
         elif op == "reset":
             self._reset(event.ts)
+        elif op == "shape":
+            p.output_shape = event.shape or None
 
     def _left_directory(self, name: str, left: bool) -> None:
         """Deleted or moved out by a client: the folder's hash no longer holds it."""

@@ -179,5 +179,7 @@ def describe(shape: Shape | None, w: int, h: int) -> str:
     text = f"crop {w} × {h}"
     if shape is None:
         return text
-    out = plan(shape, w, h).out
-    return text + f" → out {out[0]} × {out[1]}"
+    chosen = plan(shape, w, h)
+    out = chosen.out
+    return text + f" → out {out[0]} × {out[1]}" + (
+        " (smaller than --exact: kept)" if chosen.warning else "")

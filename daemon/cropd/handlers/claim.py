@@ -40,7 +40,9 @@ def handle(state: State, ctx: Ctx, req: m.Claim) -> m.Claimed:
             if item is not None:
                 items.append(item)
     leases.renew(state, client.id)
-    return m.Claimed(items=items, summary=summary(found), lease_ttl=state.config.lease_ttl)
+    return m.Claimed(items=items, summary=summary(found), lease_ttl=state.config.lease_ttl,
+                     held_by_others=sum(1 for held in found.leases.values()
+                                        if held.client != ctx.client_id))
 
 
 def _lease(state: State, ctx: Ctx, found: Directory, name: str) -> m.ClaimedImage | None:
@@ -72,4 +74,5 @@ def _reclaim(state: State, ctx: Ctx, found: Directory, files: list[str]) -> m.Cl
         else:
             items.append(item)
     return m.Claimed(items=items, summary=summary(found), lease_ttl=state.config.lease_ttl,
-                     lost=lost)
+                     lost=lost, held_by_others=sum(1 for held in found.leases.values()
+                                                   if held.client != ctx.client_id))

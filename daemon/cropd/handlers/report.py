@@ -41,7 +41,7 @@ def handle(state: State, ctx: Ctx, req: m.Report) -> m.Reported:
                        companions=list(req.companions), reason=req.reason or (
                            "failed" if op == "fail" else None),
                        box=req.box, batch=req.batch, moved=req.moved,
-                       trashed=list(req.trashed))
+                       trashed=list(req.trashed), out_size=req.out_size)
     found.leases.pop(req.file, None)
     batches = client.batches.setdefault(found.ident, [])
     if batches and req.batch is not None and _batch_of(batches[-1]) == req.batch:

@@ -249,7 +249,8 @@ class Backend:
             opened = session.open(command.directory, output_dir=command.output_dir,
                                   progress_dir=command.progress_dir, reset=command.reset,
                                   retry_skipped=command.retry_skipped,
-                                  retry_failed=command.retry_failed, move=command.move)
+                                  retry_failed=command.retry_failed, move=command.move,
+                                  output_shape=command.output_shape)
             self._opened[command.directory] = opened
             shape = opened.summary.output_shape or command.output_shape
             self._targets[command.directory] = self.services.make_target(
