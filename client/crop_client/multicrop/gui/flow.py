@@ -107,8 +107,10 @@ class View:
 
 # --- text on screen -----------------------------------------------------------------------
 
-_NO_GLYPH = ((0x2190, 0x21FF), (0x2300, 0x23FF), (0x2460, 0x24FF), (0x25A0, 0x27BF),
-             (0x2900, 0x297F), (0x2B00, 0x2BFF), (0xFE00, 0xFE0F), (0x200D, 0x200D))
+# the emoji of the seed's messages that sit in the BMP (⏰ U+23F0, ✅ U+2705, ✂ U+2702, ⏭ ...)
+# and their joiners; arrows, blocks (the progress bar) and shapes draw fine
+_NO_GLYPH = ((0x2300, 0x23FF), (0x2600, 0x27BF), (0x2B00, 0x2BFF), (0xFE00, 0xFE0F),
+             (0x200D, 0x200D))
 
 
 def screen_text(text: str, x11: bool = True) -> str:
