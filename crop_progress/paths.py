@@ -7,13 +7,24 @@ except the private runtime folder the endpoint needs.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import platformdirs
+
+
+def _sha256_hex(data: bytes) -> str:
+    import hashlib  # here, as tempfile below: `cropctl status` starts faster without them
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def _tempdir() -> str:
+    import tempfile
+
+    return tempfile.gettempdir()
+
 
 APP = "crop-progress"
 PROGRESS_ENV = "CROP_PROGRESS_DIR"
@@ -68,13 +79,13 @@ def runtime_dir() -> Path:
     if base and Path(base).is_dir():
         return _ensure_private_dir(Path(base) / APP)
     uid = os.getuid() if hasattr(os, "getuid") else os.getlogin()
-    return _ensure_private_dir(Path(tempfile.gettempdir()) / f"{APP}-{uid}")
+    return _ensure_private_dir(Path(_tempdir()) / f"{APP}-{uid}")
 
 
 def _short_socket_path(long_path: Path) -> Path:
     """A stable, short stand-in for an ipc path over the AF_UNIX limit."""
     uid = os.getuid() if hasattr(os, "getuid") else 0
-    digest = hashlib.sha256(str(long_path).encode()).hexdigest()[:16]
+    digest = _sha256_hex(str(long_path).encode())[:16]
     folder = _ensure_private_dir(Path("/tmp") / f"{APP}-{uid}")
     return folder / f"{digest}.sock"
 
@@ -106,7 +117,7 @@ def lock_path(endpoint: str) -> Path:
     sock = socket_path(endpoint)
     if sock is not None:
         return sock.with_name(sock.stem + ".lock")
-    digest = hashlib.sha256(endpoint.encode()).hexdigest()[:16]
+    digest = _sha256_hex(endpoint.encode())[:16]
     return runtime_dir() / f"cropd-{digest}.lock"
 
 
@@ -117,7 +128,7 @@ def daemon_log_path(endpoint: str) -> Path:
         return log_dir() / "cropd.log"
     if sock is not None:
         return sock.with_name(sock.stem + ".log")
-    return log_dir() / f"cropd-{hashlib.sha256(endpoint.encode()).hexdigest()[:16]}.log"
+    return log_dir() / f"cropd-{_sha256_hex(endpoint.encode())[:16]}.log"
 
 
 def default_output_dir(work_dir: Path) -> Path:

@@ -42,6 +42,11 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         monkeypatch.setenv(name, str(home / sub))
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
     monkeypatch.delenv("CROP_PROGRESS_DIR", raising=False)
+    # Not under a service manager, whoever runs the tests (cropd logs differently there),
+    # and no user's shell or completion folder.
+    for name in ("JOURNAL_STREAM", "INVOCATION_ID", "XPC_SERVICE_NAME",
+                 "BASH_COMPLETION_USER_DIR", "SHELL"):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("CROPD_ENDPOINT", ipc_endpoint(runtime / "crop-progress" / "cropd.sock"))
     return home
 

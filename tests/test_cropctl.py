@@ -16,8 +16,8 @@ from pathlib import Path
 
 import psutil
 import pytest
+from click.testing import CliRunner
 from conftest import InProcessDaemon, make_images, start_cropd, wait_for_socket
-from typer.testing import CliRunner
 
 from crop_client.cropctl.cli import app
 from crop_client.session import Session
@@ -482,7 +482,7 @@ def test_reset_asks_on_a_terminal(tmp_path: Path, daemon: InProcessDaemon, progr
     master, slave = os.openpty()
     proc = subprocess.Popen([sys.executable, "-m", "crop_client.cropctl", "reset",
                              str(dirs["_asian"])], stdin=slave, stdout=slave,
-                            stderr=subprocess.PIPE, env=os.environ.copy())
+                            stderr=slave, env=os.environ.copy())  # input() may prompt on either
     os.close(slave)
     try:
         prompt = _read_until(master, b"[y/N]")
@@ -656,15 +656,30 @@ def test_help_everywhere(args: list[str]) -> None:
         assert "--dry-run" in result.stdout
 
 
-def test_install_completion(isolated_env: Path) -> None:
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_install_completion_writes_the_xdg_file(isolated_env: Path, shell: str) -> None:
     assert "--install-completion" in invoke("--help").stdout
-    result = cropctl("--install-completion", "bash")
+    before = sorted(p.name for p in isolated_env.iterdir())
+    result = cropctl("--install-completion", shell)
     assert result.returncode == 0, result.stderr
-    script = isolated_env / ".bash_completions" / "cropctl.sh"
-    assert script.exists()
-    assert str(script) in (isolated_env / ".bashrc").read_text()
-    env = {**os.environ, "_CROPCTL_COMPLETE": "complete_bash", "COMP_WORDS": "cropctl daemon s",
+    script = {"bash": isolated_env / ".local/share/bash-completion/completions/cropctl",
+              "zsh": isolated_env / ".local/share/zsh/site-functions/_cropctl",
+              "fish": isolated_env / ".config/fish/completions/cropctl.fish"}[shell]
+    assert str(script) in result.stdout
+    assert "_CROPCTL_COMPLETE" in script.read_text()
+    # no rc file was touched: only the XDG folders appeared in HOME
+    assert not (set(p.name for p in isolated_env.iterdir()) - set(before) - {".local", ".config"})
+    assert not (isolated_env / ".bashrc").exists()
+
+
+def test_install_completion_names_the_shell_it_cannot_guess() -> None:
+    line = one_line_error(cropctl("--install-completion"), "bash, zsh or fish")
+    assert "$SHELL" in line
+
+
+def test_completion_answers_from_the_command_tree() -> None:
+    env = {**os.environ, "_CROPCTL_COMPLETE": "bash_complete", "COMP_WORDS": "cropctl daemon s",
            "COMP_CWORD": "2"}
-    words = subprocess.run([sys.executable, "-m", "crop_client.cropctl"], env=env,
+    lines = subprocess.run([sys.executable, "-m", "crop_client.cropctl"], env=env,
                            capture_output=True, text=True, timeout=30).stdout.split()
-    assert words == ["start", "stop", "status"]
+    assert [line.split(",")[-1] for line in lines] == ["start", "stop", "status"]

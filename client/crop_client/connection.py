@@ -41,7 +41,11 @@ class Connection:
             sock = self.context.socket(zmq.DEALER)
             sock.setsockopt(zmq.LINGER, 0)
             sock.setsockopt(zmq.RECONNECT_IVL, 50)
-            sock.connect(self.endpoint)
+            try:
+                sock.connect(self.endpoint)
+            except zmq.ZMQError as exc:  # a malformed endpoint: no daemon can be there
+                sock.close(0)
+                raise DaemonUnavailable(f"cannot connect to {self.endpoint}: {exc}") from None
             self._socket = sock
         return self._socket
 

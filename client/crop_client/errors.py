@@ -1,6 +1,14 @@
-"""The errors a client sees: the daemon said no, or the daemon cannot be had."""
+"""The errors a client sees (the daemon said no, or the daemon cannot be had), and
+the one mapping from them to SPEC's exit codes that every command uses."""
 
 from __future__ import annotations
+
+from crop_progress.commandline import EXIT_DAEMON, EXIT_INPUT
+
+DAEMON_CODES = frozenset({"BUSY", "INTERNAL", "VERSION_MISMATCH", "UNKNOWN_CLIENT",
+                          "BAD_MESSAGE"})
+"""Err codes that say the daemon cannot serve us (exit 2); every other code is about
+the input (a directory never seen, a damaged file, a full disk): exit 1."""
 
 
 class DaemonError(Exception):
@@ -14,3 +22,19 @@ class DaemonError(Exception):
 
 class DaemonUnavailable(Exception):
     """No daemon answered in time, and none could be started."""
+
+
+def exit_code(code: str) -> int:
+    """The exit code for an `Err` code."""
+    return EXIT_DAEMON if code in DAEMON_CODES else EXIT_INPUT
+
+
+def explain(exc: BaseException) -> tuple[str, int] | None:
+    """One line and the exit code for a daemon failure a user can meet; None otherwise."""
+    if isinstance(exc, DaemonUnavailable):
+        return f"the progress daemon cannot be reached or started: {exc}", EXIT_DAEMON
+    if isinstance(exc, DaemonError):
+        if exc.code == "BUSY":
+            return f"the progress daemon is too busy to answer: {exc.message}", EXIT_DAEMON
+        return exc.message, exit_code(exc.code)
+    return None

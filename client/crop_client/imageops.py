@@ -50,8 +50,7 @@ __all__ = [
 
 Box = tuple[int, int, int, int]
 
-# zlib level of written PNGs, chosen from bench/png_levels.py's table: see README.
-PNG_LEVEL = 1
+PNG_LEVEL = shaping.PNG_LEVEL
 
 _TEMP_NAME = re.compile(r"^\..+\.tmp-[a-z0-9_]{8}$")
 

@@ -1,4 +1,5 @@
-"""Output shapes for training sets: `--fit bucket:AREA[:STEP]`, `--max-side N`, `--exact WxH`.
+"""Output shapes for training sets (`--fit bucket:AREA[:STEP]`, `--max-side N`, `--exact WxH`)
+and the PNG level.
 
 A shape is written as one line of text, the form stored per directory in the
 progress file (`output_shape`): `bucket:1024:64`, `max-side:2048`,
@@ -16,6 +17,11 @@ import math
 from dataclasses import dataclass
 
 DEFAULT_STEP = 64
+# zlib level of written PNGs (`--png-level`), chosen from bench/png_levels.py's table: on a
+# 3000×2250 upscale-like crop level 1 saves in 0.34× the time of level 6 for 1.16× the bytes;
+# levels 2-3 are no faster, 4-9 take 0.8-1.0× for 1.00×. Here so the CLI can say it without
+# importing Pillow.
+PNG_LEVEL = 1
 UPSCALE = "+upscale"
 
 

@@ -12,8 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import psutil
-
 from crop_progress.paths import daemon_log_path, lock_path, socket_path
 
 IDLE_EXIT = 600
@@ -80,7 +78,22 @@ def lock_holder(endpoint: str) -> int | None:
 
 
 def process_alive(pid: int) -> bool:
-    """True while `pid` runs (a zombie waiting for its parent counts as gone)."""
+    """True while `pid` runs (a zombie waiting for its parent counts as gone).
+
+    On Linux this reads /proc/<pid>/stat, as psutil would, without importing psutil
+    (which costs `cropctl status` a fifth of its start-up); elsewhere psutil tells.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except FileNotFoundError:
+        if Path("/proc/self/stat").exists():
+            return False
+    except OSError:
+        pass
+    else:
+        return stat[stat.rfind(b")") + 2:][:1] not in (b"Z", b"X", b"")
+    import psutil
+
     try:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.Error:

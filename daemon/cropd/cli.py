@@ -1,95 +1,125 @@
-"""`cropd`: run the progress daemon in the foreground.
+"""`cropd`: run the progress daemon in the foreground (click, in the house style of
+`crop_progress.commandline`).
 
 A second cropd on the same endpoint exits 0, printing the running one's pid.
+Exit status: 0 served and stopped (or another cropd already serves); 1 a usage
+error; 2 it cannot be started (the lock cannot be taken, the endpoint cannot be
+bound).
+
+Logging goes to stderr and to a rotating file beside the endpoint's other files,
+except under a service manager (systemd: JOURNAL_STREAM or INVOCATION_ID;
+launchd: XPC_SERVICE_NAME), which keeps stderr itself: there, stderr alone, so
+every line is logged once.
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
 import logging.handlers
+import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
-from crop_progress import __version__
-from crop_progress.paths import daemon_log_path, default_endpoint, lock_path, progress_dir
+import click
+
+from crop_progress import paths
+from crop_progress.commandline import EXIT_DAEMON, Command, examples, fail, version_option
 from crop_progress.worktime import BREAK_THRESHOLD
 from cropd.config import LEASE_TTL, Config
-from cropd.lock import AlreadyRunning, InstanceLock
-from cropd.server import Server
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+Seconds = click.FloatRange(min=0, min_open=True)
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="cropd", description="crop-progress daemon: owns the progress files of every "
-        "directory and serves the crop tools (runs in the foreground).")
-    parser.add_argument("--endpoint", help="ZeroMQ endpoint (default: $CROPD_ENDPOINT or "
-                        "ipc://$XDG_RUNTIME_DIR/crop-progress/cropd.sock)")
-    parser.add_argument("--progress-dir", type=Path,
-                        help="progress files folder (default: $CROP_PROGRESS_DIR or "
-                        "the user data dir)")
-    parser.add_argument("--idle-exit", type=float, metavar="SECONDS",
-                        help="exit after this long with no clients and no claims")
-    parser.add_argument("--break-threshold", type=float, default=BREAK_THRESHOLD,
-                        metavar="SECONDS", help="longer gaps between file operations are "
-                        "breaks, not work (default: %(default)s)")
-    parser.add_argument("--lease-ttl", type=float, default=LEASE_TTL, metavar="SECONDS",
-                        help="how long a claim lives without a heartbeat (default: "
-                        "%(default)s)")
-    parser.add_argument("--log-level", default="INFO",
-                        choices=["DEBUG", "INFO", "WARNING", "ERROR"])
-    parser.add_argument("--version", action="version", version=f"cropd {__version__}")
-    return parser.parse_args(argv)
+def service_manager(environ: Mapping[str, str] | None = None) -> str | None:
+    """"systemd" or "launchd" when one of them started us (and keeps our stderr)."""
+    env = os.environ if environ is None else environ
+    if env.get("JOURNAL_STREAM") or env.get("INVOCATION_ID"):
+        return "systemd"
+    if env.get("XPC_SERVICE_NAME", "0") not in ("", "0"):  # a terminal on macOS sets "0"
+        return "launchd"
+    return None
 
 
-def setup_logging(log_file: Path, level: str) -> None:
+def setup_logging(log_file: Path | None, level: str, manager: str | None = None) -> None:
+    """stderr, and `log_file` unless a service manager already keeps stderr."""
     root = logging.getLogger("cropd")
     root.setLevel(level)
-    fmt = logging.Formatter("%(asctime)s cropd[%(process)d] %(levelname)s %(message)s")
+    stamp = "" if manager == "systemd" else "%(asctime)s "  # the journal stamps each line
     stderr = logging.StreamHandler(sys.stderr)
-    stderr.setFormatter(fmt)
+    stderr.setFormatter(logging.Formatter(stamp + "cropd[%(process)d] %(levelname)s %(message)s"))
     root.addHandler(stderr)
+    if manager is not None or log_file is None:
+        return
     try:
         log_file.parent.mkdir(parents=True, exist_ok=True)
         handler = logging.handlers.RotatingFileHandler(log_file, maxBytes=5 << 20,
                                                        backupCount=3)
-        handler.setFormatter(fmt)
+        handler.setFormatter(logging.Formatter(
+            "%(asctime)s cropd[%(process)d] %(levelname)s %(message)s"))
         root.addHandler(handler)
     except OSError as exc:
         root.warning("cannot write the log file %s: %s", log_file, exc)
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-    endpoint = args.endpoint or default_endpoint()
-    config = Config(endpoint=endpoint, progress_dir=progress_dir(args.progress_dir),
-                    lease_ttl=args.lease_ttl, break_threshold=args.break_threshold,
-                    idle_exit=args.idle_exit, log_file=daemon_log_path(endpoint))
-    lock = InstanceLock(lock_path(endpoint))
+@click.command("cropd", cls=Command, epilog=examples(
+    "cropd", "cropd --idle-exit 600",
+    "CROPD_ENDPOINT=ipc:///tmp/test.sock cropd --log-level DEBUG"))
+@click.option("--endpoint", metavar="EP", default=None,
+              help="ZeroMQ endpoint (default: $CROPD_ENDPOINT or "
+                   "ipc://$XDG_RUNTIME_DIR/crop-progress/cropd.sock)")
+@click.option("--progress-dir", metavar="PATH", type=click.Path(path_type=Path), default=None,
+              help="progress files folder (default: $CROP_PROGRESS_DIR or the user data dir)")
+@click.option("--idle-exit", metavar="SECONDS", type=Seconds, default=None,
+              help="exit after this long with no clients and no claims (default: never)")
+@click.option("--break-threshold", metavar="SECONDS", type=Seconds, default=BREAK_THRESHOLD,
+              show_default=True,
+              help="longer gaps between file operations are breaks, not work")
+@click.option("--lease-ttl", metavar="SECONDS", type=Seconds, default=LEASE_TTL,
+              show_default=True, help="how long a claim lives without a heartbeat")
+@click.option("--log-level", metavar="LEVEL", default="INFO", show_default=True,
+              type=click.Choice(LOG_LEVELS, case_sensitive=False),
+              help="DEBUG, INFO, WARNING or ERROR")
+@version_option("cropd")
+def run(endpoint: str | None, progress_dir: Path | None, idle_exit: float | None,
+        break_threshold: float, lease_ttl: float, log_level: str) -> int:
+    """The crop-progress daemon: owns the progress files of every directory and serves
+    the crop tools. Runs in the foreground; clients start one themselves when none runs.
+    """
+    from cropd.lock import AlreadyRunning, InstanceLock
+    from cropd.server import Server
+
+    where = endpoint or paths.default_endpoint()
+    config = Config(endpoint=where, progress_dir=paths.progress_dir(progress_dir),
+                    lease_ttl=lease_ttl, break_threshold=break_threshold,
+                    idle_exit=idle_exit, log_file=paths.daemon_log_path(where))
+    lock = InstanceLock(paths.lock_path(where))
     try:
         lock.acquire()
     except AlreadyRunning as exc:
-        print(f"cropd: already running (pid {exc.pid or '?'}) on {endpoint}")
-        sys.exit(0)
+        click.echo(f"cropd: already running (pid {exc.pid or '?'}) on {where}")
+        return 0
     except OSError as exc:
-        print(f"cropd: cannot take the lock {lock.path}: {exc.strerror or exc}",
-              file=sys.stderr)
-        sys.exit(1)
-    assert config.log_file is not None
-    setup_logging(config.log_file, args.log_level)
+        fail(f"cannot take the lock {lock.path}: {exc.strerror or exc}", EXIT_DAEMON)
+    setup_logging(config.log_file, log_level.upper(), service_manager())
     server = Server(config)
     try:
         server.bind()
     except Exception as exc:  # zmq errors: address in use by a foreign process, bad endpoint
-        logging.getLogger("cropd").error("cannot bind %s: %s", endpoint, exc)
+        logging.getLogger("cropd").error("cannot bind %s: %s", where, exc)
         lock.release()
-        sys.exit(1)
+        return EXIT_DAEMON
     server.install_signal_handlers()
     try:
         server.serve()
     finally:
         lock.release()
-    sys.exit(0)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    run.main(args=argv, prog_name="cropd")
 
 
 if __name__ == "__main__":

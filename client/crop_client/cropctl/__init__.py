@@ -1,9 +1,8 @@
 """`cropctl`: status and care of crop-progress (directories, the daemon, the service).
 
-`cli` holds `main()` (and `cropctl status` without typer, for speed);
-`commands` is the typer app; `gather` collects what the read commands show,
-from the daemon or, when none answers, read-only from the files; `render`
-prints it (rich tables, or JSON); `link` talks to cropd; `errors` holds the
-exit codes and the one-line error report. Nothing is imported here, so
-`cropctl` starts fast.
+`cli` holds `main()`; `commands` is the click app; `gather` collects what the
+read commands show, from the daemon or, when none answers, read-only from the
+files; `render` prints it (rich tables, or JSON); `link` talks to cropd;
+`errors` holds the one error type and the one-line error report. Nothing is
+imported here, so `cropctl` starts fast.
 """

@@ -1,39 +1,73 @@
-"""cropctl's commands as a typer app (the usage and exit codes are in `cli`).
+"""cropctl's commands, on click in the house style of `crop_progress.commandline`.
 
-Each command imports what it needs when it runs; the bodies that must stay
-fast without typer (`status`) live in `cli`, which calls them directly.
+Each command body returns its exit code and imports what it needs when it runs,
+so `cropctl status` pays only for click and what `status` itself uses.
+
+To add a command, decorate a function with `@app.command(...)` (or
+`@daemon.command`, `@service.command`); a command group that lives in another
+module is named in `ELSEWHERE` and imported only when it is used or listed.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 import sys
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
-import typer
+import click
 
-from crop_client.cropctl.errors import CtlError, report
+from crop_client import completion
+from crop_client.cropctl.errors import EXIT_INPUT, CtlError, report, say_error
+from crop_progress.commandline import Group, examples, version_option
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-app = typer.Typer(
-    name="cropctl", add_completion=True, no_args_is_help=True, rich_markup_mode=None,
-    pretty_exceptions_enable=False, context_settings={"help_option_names": ["-h", "--help"]},
-    help="Status and care of crop-progress: directories, the progress daemon, the user "
-         "service. The read commands never start a daemon: with none running they read the "
-         "files. Exit status: 0 done, 1 input problem, 2 daemon problem or bad command line.")
-daemon_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
-                         help="Start, stop or look at the progress daemon (cropd).")
-service_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
-                          help="Run cropd as a systemd user service or a launchd agent.")
-app.add_typer(daemon_app, name="daemon")
-app.add_typer(service_app, name="service")
+ELSEWHERE: dict[str, str] = {
+    # "name": "package.module:attribute" of a click command or group, e.g.
+    # "web": "crop_client.web.cli:web",
+}
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
-DirArg = Annotated[str, typer.Argument(
-    metavar="DIR", help="a work directory (a path, or the name of a known one)",
-    show_default=False)]
+
+class CtlGroup(Group):
+    """The root group: its own commands, and those of `ELSEWHERE`, imported on use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*super().list_commands(ctx), *ELSEWHERE]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in ELSEWHERE:
+            module, _, attribute = ELSEWHERE[name].partition(":")
+            command: click.Command = getattr(importlib.import_module(module), attribute)
+            return command
+        return super().get_command(ctx, name)
+
+
+@click.group("cropctl", cls=CtlGroup, epilog=examples(
+    "cropctl status", "cropctl show ~/photos/_asian", "cropctl stats --days 30 --json"))
+@version_option("cropctl")
+@completion.options("cropctl")
+def app() -> None:
+    """Status and care of crop-progress: directories, the progress daemon, the user service.
+
+    The read commands (status, show, log, stats) ask the daemon when one runs and
+    otherwise read the progress files, read-only; they never start a daemon.
+
+    Exit status: 0 done; 1 a usage or input error (one line on stderr); 2 the daemon
+    cannot be reached, started or stopped, or is too busy to answer.
+    """
+
+
+@app.group(epilog=examples("cropctl daemon start", "cropctl daemon status --json"))
+def daemon() -> None:
+    """Start, stop or look at the progress daemon (cropd)."""
+
+
+@app.group(epilog=examples("cropctl service install --dry-run", "cropctl service install",
+                           "cropctl service status --json"))
+def service() -> None:
+    """Run cropd as a systemd user service or a launchd agent."""
 
 
 def guard(fn: F) -> F:
@@ -43,15 +77,25 @@ def guard(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except (typer.Exit, typer.Abort, KeyboardInterrupt, BrokenPipeError):
+        except (click.exceptions.Exit, click.Abort, click.ClickException, KeyboardInterrupt,
+                BrokenPipeError):
             raise
         except Exception as exc:
-            raise typer.Exit(report(exc)) from None
+            return report(exc)
 
     return wrapper  # type: ignore[return-value]
 
 
-def _link():
+def json_flag(fn: F) -> F:
+    return click.option("--json", "json_out", is_flag=True,
+                        help="print JSON instead of a table")(fn)  # type: ignore[return-value]
+
+
+def dir_argument(fn: F) -> F:
+    return click.argument("directory", metavar="DIR")(fn)  # type: ignore[return-value]
+
+
+def _link() -> Any:
     from crop_client.cropctl.link import Link
 
     return Link()
@@ -60,18 +104,39 @@ def _link():
 # ----------------------------------------------------------------------- read commands
 
 
-@app.command(help="Every directory the daemon knows (or the progress folder holds), "
-             "newest activity first, and the daemon.")
-def status(json_out: JsonFlag = False) -> None:
-    from crop_client.cropctl.cli import status_body
-
-    raise typer.Exit(status_body(json_out))
-
-
-@app.command(help="One directory: the progress display, the last session, the ETA at the "
-             "recent rate, and the skipped and failed images with their reasons.")
+@app.command(epilog=examples("cropctl status", "cropctl status --json | jq '.directories[]'"))
+@json_flag
 @guard
-def show(directory: DirArg, json_out: JsonFlag = False) -> None:
+def status(json_out: bool) -> int:
+    """Every directory the daemon knows (or the progress folder holds), newest activity
+    first, and the daemon.
+
+    Exits 1 when a progress file cannot be read, after showing the rest.
+    """
+    from crop_client.cropctl import gather, render
+
+    with _link() as link:
+        view = gather.status(link)
+    if json_out:
+        render.print_json(view.to_json())
+    else:
+        render.status(view)
+    sys.stdout.flush()
+    for problem in view.problems:
+        say_error("cropctl", problem)
+    return EXIT_INPUT if view.problems else 0
+
+
+@app.command(epilog=examples("cropctl show ~/photos/_asian", "cropctl show _asian --json"))
+@dir_argument
+@json_flag
+@guard
+def show(directory: str, json_out: bool) -> int:
+    """One directory: the progress display, the last session, the ETA at the recent rate,
+    and the skipped and failed images with their reasons.
+
+    DIR is a path, or the name of a directory cropctl status lists.
+    """
     from crop_client.cropctl import gather, render
 
     with _link() as link:
@@ -80,15 +145,21 @@ def show(directory: DirArg, json_out: JsonFlag = False) -> None:
         render.print_json(render.show_json(shown, reasons))
     else:
         render.show(daemon, shown, reasons)
+    return 0
 
 
-@app.command(help="The audit trail of one directory, newest last.")
+@app.command(epilog=examples("cropctl log _asian", "cropctl log _asian --since 2025-09-25T16:00Z",
+                             "cropctl log _asian --wide"))
+@dir_argument
+@click.option("--since", metavar="ISO", default=None,
+              help="only events after this time (ISO 8601; UTC when no zone is given)")
+@click.option("--wide", is_flag=True,
+              help="every column whole: full output paths, client ids (the default fits 80 "
+                   "columns)")
+@json_flag
 @guard
-def log(directory: DirArg,
-        since: Annotated[str | None, typer.Option(
-            "--since", metavar="ISO", help="only events after this time (ISO 8601, UTC "
-            "when no zone is given)", show_default=False)] = None,
-        json_out: JsonFlag = False) -> None:
+def log(directory: str, since: str | None, wide: bool, json_out: bool) -> int:
+    """The audit trail of one directory, newest last."""
     from crop_client.cropctl import gather, render
 
     with _link() as link:
@@ -96,15 +167,18 @@ def log(directory: DirArg,
     if json_out:
         render.print_json({"directory": where.key, "since": since, "events": events})
     else:
-        render.log(daemon, where, events)
+        render.log(daemon, where, events, wide=wide)
+    return 0
 
 
-@app.command(help="Per day and per directory: images, work time and images per hour, the "
-             "totals, and the ETA of every unfinished directory.")
+@app.command(epilog=examples("cropctl stats", "cropctl stats --days 30 --json"))
+@click.option("--days", type=click.IntRange(min=1), default=7, show_default=True, metavar="N",
+              help="how many days back")
+@json_flag
 @guard
-def stats(days: Annotated[int, typer.Option("--days", min=1, metavar="N",
-                                            help="how many days back")] = 7,
-          json_out: JsonFlag = False) -> None:
+def stats(days: int, json_out: bool) -> int:
+    """Per day and per directory: images, work time and images per hour, the totals, and
+    the ETA of every unfinished directory."""
     from crop_client.cropctl import gather, render
 
     with _link() as link:
@@ -113,16 +187,21 @@ def stats(days: Annotated[int, typer.Option("--days", min=1, metavar="N",
         render.print_json(view.to_json())
     else:
         render.stats(view)
+    return 0
 
 
 # ----------------------------------------------------------------------- changing progress
 
 
-@app.command(help="Forget a directory's progress and start it afresh; the old file is kept "
-             "as .bak. Asks first unless --yes; without a terminal, --yes is required.")
+@app.command(epilog=examples("cropctl reset ~/photos/_asian", "cropctl reset _asian --yes"))
+@dir_argument
+@click.option("--yes", "-y", is_flag=True, help="do not ask")
 @guard
-def reset(directory: DirArg,
-          yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False) -> None:
+def reset(directory: str, yes: bool) -> int:
+    """Forget a directory's progress and start it afresh; the old file is kept as .bak.
+
+    Asks first unless --yes; without a terminal, --yes is required.
+    """
     from crop_client.cropctl import gather
     from crop_protocol import messages as m
 
@@ -133,22 +212,27 @@ def reset(directory: DirArg,
         if not sys.stdin.isatty():
             raise CtlError(f"not resetting {where.key} without confirmation: no terminal to "
                            "ask on; add --yes")
-        typer.confirm(f"Forget the progress of {where.key}? (the file is kept as "
-                      f"{where.progress_file.name}.bak)", abort=True)
+        if not click.confirm(f"Forget the progress of {where.key}? (the file is kept as "
+                             f"{where.progress_file.name}.bak)"):
+            raise CtlError(f"not resetting {where.key}: not confirmed")
     with _link().session() as session:
         done = session.call(m.Reset(directory=str(where.path)), m.Ok)
-    typer.echo(done.message)
+    click.echo(done.message)
     for line in done.messages:
-        typer.echo(f"  {line}")
+        click.echo(f"  {line}")
+    return 0
 
 
-@app.command(help="Rebuild a directory's progress file from its backup, the audit log and "
-             "the output directory; the file it replaces is kept aside.")
+@app.command(epilog=examples("cropctl rebuild ~/photos/_asian",
+                             "cropctl rebuild _asian --output-dir /mnt/out/_asian_cropped"))
+@dir_argument
+@click.option("--output-dir", metavar="PATH", default=None,
+              help="where this directory's crops went, when not the default "
+                   "<parent>/<name>_cropped/")
 @guard
-def rebuild(directory: DirArg,
-            output_dir: Annotated[str | None, typer.Option(
-                "--output-dir", help="where this directory's crops went, when not the "
-                "default <parent>/<name>_cropped/", show_default=False)] = None) -> None:
+def rebuild(directory: str, output_dir: str | None) -> int:
+    """Rebuild a directory's progress file from its backup, the audit log and the output
+    directory; the file it replaces is kept aside."""
     from pathlib import Path
 
     from crop_client.cropctl import gather
@@ -158,45 +242,51 @@ def rebuild(directory: DirArg,
     out = str(Path(output_dir).expanduser().resolve()) if output_dir else None
     with _link().session() as session:
         done = session.call(m.Rebuild(directory=str(where.path), output_dir=out), m.Ok)
-    typer.echo(done.message)
+    click.echo(done.message)
     for line in done.messages:
-        typer.echo(f"  {line}")
+        click.echo(f"  {line}")
+    return 0
 
 
 # ----------------------------------------------------------------------- the daemon
 
 
-@daemon_app.command("start", help="Start cropd detached, as the clients do (nothing to do "
-                    "when one runs).")
+@daemon.command("start", epilog=examples("cropctl daemon start",
+                                         "cropctl daemon start --idle-exit 600"))
+@click.option("--idle-exit", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+              default=None, help="let it exit after this long without clients (default: run "
+                                 "until stopped)")
 @guard
-def daemon_start(idle_exit: Annotated[float | None, typer.Option(
-        "--idle-exit", metavar="SECONDS", help="let it exit after this long without clients "
-        "(default: run until stopped)", show_default=False)] = None) -> None:
+def daemon_start(idle_exit: float | None) -> int:
+    """Start cropd detached, as the clients do (nothing to do when one runs)."""
     with _link() as link:
         info, started = link.start(idle_exit)
     if started:
-        typer.echo(f"Started cropd (pid {info.pid}) on {info.endpoint}")
+        click.echo(f"Started cropd (pid {info.pid}) on {info.endpoint}")
     else:
-        typer.echo(f"cropd is already running (pid {info.pid}) on {info.endpoint}")
+        click.echo(f"cropd is already running (pid {info.pid}) on {info.endpoint}")
+    return 0
 
 
-@daemon_app.command("stop", help="Ask cropd to flush its files and exit, and wait until it "
-                    "has.")
+@daemon.command("stop", epilog=examples("cropctl daemon stop", "cropctl daemon stop --timeout 60"))
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+              default=15.0, show_default=True, help="how long to wait for it to exit")
 @guard
-def daemon_stop(timeout: Annotated[float, typer.Option(
-        "--timeout", metavar="SECONDS", help="how long to wait for it to exit")] = 15.0) -> None:
+def daemon_stop(timeout: float) -> int:
+    """Ask cropd to flush its files and exit, and wait until it has."""
     with _link() as link:
         pid, how = link.stop(timeout)
         endpoint = link.endpoint
     if how == "not running":
-        typer.echo(f"cropd is not running on {endpoint}")
+        click.echo(f"cropd is not running on {endpoint}")
     elif how == "terminated":
-        typer.echo(f"cropd (pid {pid}) did not answer; sent it SIGTERM and it stopped")
+        click.echo(f"cropd (pid {pid}) did not answer; sent it SIGTERM and it stopped")
     else:
-        typer.echo(f"cropd (pid {pid}) stopped")
+        click.echo(f"cropd (pid {pid}) stopped")
+    return 0
 
 
-def _daemon_view():
+def _daemon_view() -> Any:
     from crop_client.cropctl.gather import DaemonView
     from crop_progress.paths import progress_dir
 
@@ -207,10 +297,14 @@ def _daemon_view():
         return DaemonView.absent(link, progress_dir())
 
 
-@daemon_app.command("status", help="Whether cropd runs: pid, version, endpoint. Exit status "
-                    "0 either way; --json prints SPEC's daemon object.")
+@daemon.command("status", epilog=examples("cropctl daemon status", "cropctl daemon status --json"))
+@json_flag
 @guard
-def daemon_status(json_out: JsonFlag = False) -> None:
+def daemon_status(json_out: bool) -> int:
+    """Whether cropd runs: pid, version, endpoint (exit status 0 either way).
+
+    --json prints SPEC's daemon object.
+    """
     from crop_client.cropctl import render
 
     view = _daemon_view()
@@ -218,18 +312,21 @@ def daemon_status(json_out: JsonFlag = False) -> None:
         render.print_json(view.to_json(full=True))
     else:
         render.daemon_status(view)
+    return 0
 
 
 # ----------------------------------------------------------------------- the service
 
-DryRun = Annotated[bool, typer.Option("--dry-run", help="print what would be written and "
-                                      "run; change nothing")]
+
+def dry_run_flag(fn: F) -> F:
+    return click.option("--dry-run", is_flag=True, help="print what would be written and "
+                        "run; change nothing")(fn)  # type: ignore[return-value]
 
 
-def _service_done(result: Any) -> None:
+def _service_done(result: Any) -> int:
     for line in result.lines:
-        typer.echo(line)
-    raise typer.Exit(result.exit_code)
+        click.echo(line)
+    return int(result.exit_code)
 
 
 def _probe() -> str | None:
@@ -238,27 +335,35 @@ def _probe() -> str | None:
     return "daemon: " + render.daemon_line(_daemon_view())
 
 
-@service_app.command("install", help="Write the user unit (systemd) or agent (launchd) for "
-                     "the installed cropd, and enable it.")
+@service.command("install", epilog=examples("cropctl service install --dry-run",
+                                            "cropctl service install"))
+@dry_run_flag
 @guard
-def service_install(dry_run: DryRun = False) -> None:
+def service_install(dry_run: bool) -> int:
+    """Write the user unit (systemd) or agent (launchd) for the installed cropd, and
+    enable it."""
     from crop_client import service
 
-    _service_done(service.install(dry_run=dry_run))
+    return _service_done(service.install(dry_run=dry_run))
 
 
-@service_app.command("uninstall", help="Stop and disable the service and remove its file.")
+@service.command("uninstall", epilog=examples("cropctl service uninstall"))
+@dry_run_flag
 @guard
-def service_uninstall(dry_run: DryRun = False) -> None:
+def service_uninstall(dry_run: bool) -> int:
+    """Stop and disable the service and remove its file."""
     from crop_client import service
 
-    _service_done(service.uninstall(dry_run=dry_run))
+    return _service_done(service.uninstall(dry_run=dry_run))
 
 
-@service_app.command("status", help="Whether the service is installed, enabled and running, "
-                     "and whether a daemon answers.")
+@service.command("status", epilog=examples("cropctl service status",
+                                           "cropctl service status --json"))
+@dry_run_flag
 @guard
-def service_status(dry_run: DryRun = False) -> None:
+def service_status(dry_run: bool) -> int:
+    """Whether the service is installed, enabled and running, and whether a daemon
+    answers."""
     from crop_client import service
 
-    _service_done(service.status(dry_run=dry_run, probe=_probe))
+    return _service_done(service.status(dry_run=dry_run, probe=_probe))

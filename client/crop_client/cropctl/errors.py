@@ -1,8 +1,9 @@
-"""cropctl's exit codes and its one error type: one line on stderr, never a traceback.
+"""cropctl's one error type and its one-line report: never a traceback.
 
-0: done. 1: an input problem (a directory never seen, a damaged progress
-file, a refused confirmation). 2: the daemon cannot be reached, started or
-stopped, or it failed the request (click's usage errors exit 2 as well).
+The exit codes are SPEC's (`crop_progress.commandline`): 1 an input problem (a
+directory never seen, a damaged progress file, a refused confirmation), 2 the
+daemon cannot be reached, started or stopped, or cannot serve (BUSY). Err codes
+map to them in `crop_client.errors`, for every command alike.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from __future__ import annotations
 import os
 import sys
 
-EXIT_OK = 0
-EXIT_INPUT = 1
-EXIT_DAEMON = 2
+from crop_progress.commandline import EXIT_DAEMON, EXIT_INPUT, EXIT_OK, say_error
+
+__all__ = ["EXIT_DAEMON", "EXIT_INPUT", "EXIT_OK", "CtlError", "describe", "report",
+           "say_error"]
 
 
 class CtlError(Exception):
@@ -25,16 +27,13 @@ class CtlError(Exception):
 
 def describe(exc: BaseException) -> tuple[str, int] | None:
     """One line and an exit code for a failure a user can meet; None for a bug."""
-    from crop_client.errors import DaemonError, DaemonUnavailable
+    from crop_client.errors import explain
 
     if isinstance(exc, CtlError):
         return str(exc), exc.code
-    if isinstance(exc, DaemonUnavailable):
-        return f"the progress daemon cannot be reached: {exc}", EXIT_DAEMON
-    if isinstance(exc, DaemonError):
-        code = EXIT_INPUT if exc.code in ("NOT_FOUND", "BAD_REQUEST", "UNKNOWN_DIRECTORY",
-                                          "DAMAGED", "STORAGE_ERROR") else EXIT_DAEMON
-        return exc.message, code
+    known = explain(exc)
+    if known is not None:
+        return known
     readonly = sys.modules.get("crop_progress.readonly")
     if readonly is not None and isinstance(exc, readonly.ReadProblem):
         return str(exc), EXIT_INPUT
@@ -57,9 +56,5 @@ def report(exc: Exception) -> int:
         known = (f"unexpected error: {type(exc).__name__}: {exc} (set CROPCTL_DEBUG=1 for "
                  "the traceback)", EXIT_INPUT)
     message, code = known
-    say_error(message)
+    say_error("cropctl", message)
     return code
-
-
-def say_error(message: str) -> None:
-    sys.stderr.write(f"cropctl: {' '.join(message.split())}\n")

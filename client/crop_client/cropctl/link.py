@@ -19,8 +19,6 @@ import uuid
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, TypeVar
 
-import psutil
-
 from crop_client.cropctl.errors import EXIT_DAEMON, CtlError
 from crop_client.errors import DaemonError, DaemonUnavailable
 from crop_client.spawn import lock_holder, process_alive
@@ -39,6 +37,8 @@ STOP_TIMEOUT = 15.0
 
 
 def is_cropd(pid: int) -> bool:
+    import psutil
+
     try:
         return any("cropd" in word for word in psutil.Process(pid).cmdline())
     except psutil.Error:
@@ -137,8 +137,9 @@ class Link:
             if proc.poll() is not None and proc.returncode != 0:
                 break
         proc.poll()
-        raise CtlError(f"cropd did not start on {self.endpoint}; see "
-                       f"{spawn.spawn_log(self.endpoint)}", EXIT_DAEMON)
+        raise CtlError(f"cropd did not start on {self.endpoint}: "
+                       f"{spawn.last_words(self.endpoint)} (see {spawn.spawn_log(self.endpoint)})",
+                       EXIT_DAEMON)
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> tuple[int | None, str]:
         """Ask the daemon to flush and exit, and wait until its process is gone.

@@ -228,7 +228,8 @@ OP_STYLE = {"crop": "green", "keep": "green", "skip": "yellow", "fail": "red",
             "session_start": "dim", "session_end": "dim", "claim": "dim"}
 
 
-def log(daemon: DaemonView, where: Target, events: list[dict[str, Any]]) -> None:
+def log(daemon: DaemonView, where: Target, events: list[dict[str, Any]], *,
+        wide: bool = False) -> None:
     out = console()
     if not events:
         out.print(_text(f"No events for {where.key} in that time."))

@@ -13,16 +13,15 @@ from pathlib import Path
 
 from crop_client import imageops, shaping
 from crop_client.aspect import center_box
-from crop_client.errors import DaemonError, DaemonUnavailable
+from crop_client.errors import DaemonError, DaemonUnavailable, explain
 from crop_client.multicrop.options import Options
 from crop_client.session import Session
 from crop_client.work import Decision, Target, carry_out
+from crop_progress.commandline import EXIT_DAEMON, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK
 from crop_progress.display import progress_lines, start_lines
 from crop_progress.timefmt import format_duration
 from crop_protocol import messages as m
 
-EXIT_OK, EXIT_INPUT, EXIT_DAEMON = 0, 1, 2
-EXIT_INTERRUPTED = 130  # the shell's convention for SIGINT
 DISPLAY_EVERY = 10
 MARK = {"cropped": "✂️ ", "kept": "✅", "skipped": "⏭️ ", "failed": "⚠️ ", "deleted": "🗑️ "}
 
@@ -46,9 +45,9 @@ def run_auto(options: Options) -> int:
         print(f"multicrop: lost the progress daemon: {exc}", file=sys.stderr)
         return EXIT_DAEMON
     except DaemonError as exc:
-        print(f"multicrop: {exc.message}", file=sys.stderr)
-        return EXIT_DAEMON if exc.code in ("BUSY", "INTERNAL", "VERSION_MISMATCH") \
-            else EXIT_INPUT
+        message, code = explain(exc) or (exc.message, EXIT_INPUT)
+        print(f"multicrop: {message}", file=sys.stderr)
+        return code
     except OSError as exc:
         print(f"multicrop: {exc}", file=sys.stderr)
         return EXIT_INPUT

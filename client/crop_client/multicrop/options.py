@@ -8,6 +8,9 @@ from pathlib import Path
 from crop_client.aspect import Aspect, parse_aspect
 from crop_client.shaping import Shape
 
+AUTO_MODES = ("keep", "center", "suggest")
+"""The values of `--auto`, in the order `--help` lists them."""
+
 
 @dataclass
 class Options:
@@ -22,7 +25,7 @@ class Options:
     move: bool = False
     retry_skipped: bool = False
     retry_failed: bool = False
-    auto: str | None = None      # "keep" | "center" | None for the window
+    auto: str | None = None      # one of AUTO_MODES, or None for the window
     limit: int | None = None
     endpoint: str | None = None  # None: $CROPD_ENDPOINT or the default
     shape: Shape | None = None   # --fit / --max-side / --exact (+ --upscale)
