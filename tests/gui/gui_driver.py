@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -23,36 +23,38 @@ State = dict[str, Any]
 SCREEN = (1600, 1000)
 
 
-def free_display() -> int:
-    """A display number with no X server and no stale lock."""
-    for number in range(90, 400):
-        if Path(f"/tmp/.X{number}-lock").exists() or Path(f"/tmp/.X11-unix/X{number}").exists():
-            continue
-        probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            if probe.connect_ex(("127.0.0.1", 6000 + number)) == 0:
-                continue
-        finally:
-            probe.close()
-        return number
-    raise RuntimeError("no free X display number")
-
-
 class Xvfb:
-    def __init__(self) -> None:
-        self.number = free_display()
-        self.display = f":{self.number}"
+    """An X server on a display number it picks itself (`-displayfd`): several developers'
+    test runs at once never race for a number."""
+
+    def __init__(self, screen: tuple[int, int] = SCREEN) -> None:
+        read_end, write_end = os.pipe()
         self.process = subprocess.Popen(
-            ["Xvfb", self.display, "-screen", "0", f"{SCREEN[0]}x{SCREEN[1]}x24",
-             "-nolisten", "tcp", "-noreset"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 10
-        while not Path(f"/tmp/.X11-unix/X{self.number}").exists():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                error = self.process.stderr.read().decode() if self.process.stderr else ""
-                self.stop()
-                raise RuntimeError(f"Xvfb {self.display} did not start: {error[-300:]}")
-            time.sleep(0.02)
+            ["Xvfb", "-displayfd", str(write_end), "-screen", "0",
+             f"{screen[0]}x{screen[1]}x24", "-nolisten", "tcp", "-noreset"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, pass_fds=(write_end,))
+        os.close(write_end)
+        number = b""
+        deadline = time.monotonic() + 15
+        try:
+            while not number.endswith(b"\n"):
+                ready, _, _ = select.select([read_end], [], [], 0.2)
+                if ready:
+                    chunk = os.read(read_end, 16)
+                    if not chunk:
+                        break
+                    number += chunk
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    break
+        finally:
+            os.close(read_end)
+        if not number.strip().isdigit():
+            error = self.process.stderr.read().decode() if self.process.stderr and \
+                self.process.poll() is not None else ""
+            self.stop()
+            raise RuntimeError(f"Xvfb did not start: {error[-300:]}")
+        self.number = int(number)
+        self.display = f":{self.number}"
 
     def tk_problem(self) -> str | None:
         """Why Tk cannot open a window on this display, or None when it can."""
@@ -203,6 +205,17 @@ class Window:
             return []
         self._pointer = (x, y)
         return ["mousemove", "--sync", str(x), str(y)]
+
+    def hover(self, x: int, y: int) -> None:
+        """Move the pointer there (no button), as a person looking closer would."""
+        self.focus()
+        self._pointer = None
+        moves = self._move_to(x, y)
+        if moves:
+            self._xdotool(*moves)
+
+    def type_text(self, text: str) -> None:
+        self._xdotool("type", "--delay", "40", text)
 
     def click(self, x: int, y: int) -> None:
         self._pointer = None

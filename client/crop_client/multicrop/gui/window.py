@@ -289,6 +289,7 @@ class CropWindow:
                 if future is not None and future.done() and not getattr(future, "_drawn", False):
                     future._drawn = True  # type: ignore[attr-defined]
                     panel.redraw()
+                    self._write_state()
 
     def _finish_close(self) -> None:
         self.prefetcher.shutdown()
