@@ -262,7 +262,7 @@ def test_the_caption_shows_x_y_and_the_output_size() -> None:
     flow.set_box(0, Box(96, 48, 3096, 2048))
     caption = flow.view().columns[0].caption
     assert "x 96 y 48" in caption and "crop 3000 × 2000 → out 1216 × 832" in caption
-    assert "keep whole image, shaped" in flow.view().columns[1].caption
+    assert "whole image, shaped" in flow.view().columns[1].caption
 
 
 def test_adopting_the_suggestion_for_one_image_or_the_batch() -> None:

@@ -809,7 +809,7 @@ class Flow:
             else:
                 state = box_text(shown_box, slot.full_size, self.aspect, self.shape)
                 if action == "keep":
-                    state = "keep whole image, shaped · " + state
+                    state = "whole image, shaped · " + state
                 elif slot.suggested:
                     state = "suggested " + state
         parts = []
@@ -817,8 +817,7 @@ class Flow:
             parts.append(f"{slot.full_size[0]} × {slot.full_size[1]} px")
         if slot.item.size:
             parts.append(_size(slot.item.size))
-        parts.append(state)
-        return "  ·  ".join(parts)
+        return "  ·  ".join(parts) + "\n" + state   # two lines: a narrow column cuts none
 
 
 def _size(size: float) -> str:
