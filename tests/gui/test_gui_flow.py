@@ -346,3 +346,31 @@ def test_reports_of_a_batch_move_the_progress_line() -> None:
     (submit,) = posted(flow.act("keep_all"), bk.Submit)
     flow.handle(bk.Done(submit, bk.SubmitResult(summary(done=3), {})))
     assert "(3/9)" in flow.view().progress[0]
+
+
+def test_shift_snaps_to_the_nearest_bucket_ratio() -> None:
+    flow = opened_flow(aspect="free", shape=shaping.Shape("bucket", 1024, 64))
+    show(flow, (1, 2, 3), size=(4096, 4096))
+    snapped = flow.snap(flow.shown.slots[0], Box(0, 0, 3000, 2000))
+    assert abs(snapped.width / snapped.height - 1216 / 832) < 1e-9
+    plain = opened_flow(aspect="free")
+    show(plain, (1, 2, 3))
+    assert plain.snap(plain.shown.slots[0], Box(0, 0, 300, 200)) == Box(0, 0, 300, 200)
+
+
+def test_a_decision_file_wins_over_the_computed_suggestion() -> None:
+    import numpy as np
+
+    flow = opened_flow(aspect="1:1", suggest=True)
+    claim = bk.Claim(FOLDER, 3)
+    flow.claim_pending = True
+    outs = flow.handle(bk.Done(claim, Claimed(items=items(1, 2, 3), summary=summary(),
+                                             lease_ttl=30)))
+    (decode,) = [o for o in outs if isinstance(o, fl.Decode)]
+    saliency = np.ones((36, 64), dtype=np.float32)
+    for slot in decode.batch.slots:
+        flow.decoded(slot, Preview(slot.item, Image.new("RGB", (64, 36)), (1600, 900),
+                                   Suggestion((0.0, 0.0, 0.5, 1.0)), saliency=saliency))
+    view = flow.view()
+    assert all(column.suggestion is None for column in view.columns)
+    assert flow.shown.slots[0].action(flow.aspect) == ("crop", (0, 0, 800, 900))

@@ -88,6 +88,8 @@ class Slot:
         preview = self.preview
         if preview is None or preview.saliency is None or self.full_size is None:
             return None
+        if preview.suggestion.coords is not None:   # a `.decision` suggestion wins
+            return None
         from crop_client import suggest
 
         full_w, full_h = self.full_size

@@ -18,7 +18,7 @@ from typing import Any
 from crop_client import shaping
 from crop_client.multicrop.gui import backend as bk
 from crop_client.multicrop.gui.batch import AspectState, Batch, Slot, batch_from_undone
-from crop_client.multicrop.gui.geometry import MIN_CROP, Box, _edge_resize
+from crop_client.multicrop.gui.geometry import MIN_CROP, Box, _edge_resize, fit_ratio
 from crop_client.multicrop.gui.preview import Preview
 from crop_client.multicrop.options import Options
 from crop_progress import display
@@ -653,6 +653,20 @@ class Flow:
             new = _edge_resize(box, handle, 0.0, target, self.aspect.ratio(full_w, full_h),
                                full_w, full_h)
         return self.set_box(self.active, new)
+
+    def snap(self, slot: Slot, box: Box) -> Box:
+        """Shift while dragging: the box fitted to the nearest bucket's ratio (`--fit`), or
+        to `--exact`'s; unchanged without such a shape."""
+        shape = self.shape
+        if shape is None or slot.full_size is None or box.width <= 0 or box.height <= 0:
+            return box
+        if shape.kind == "bucket":
+            out_w, out_h = shaping.nearest_bucket(shape.a, shape.b, box.width / box.height)
+        elif shape.kind == "exact":
+            out_w, out_h = shape.a, shape.b
+        else:
+            return box
+        return fit_ratio(box, out_w / out_h, *slot.full_size)
 
     def set_box(self, column: int, box: Box) -> list[Out]:
         """A drawn, dragged or nudged rectangle; one under MIN_CROP a side is refused."""

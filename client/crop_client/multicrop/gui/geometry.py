@@ -61,11 +61,13 @@ class Box:
         """Whole pixels inside a width x height image, at least one pixel each way.
 
         The size is rounded once and the place once, so moving a box never changes
-        its size; with a `ratio` (exact, as a fraction) the size keeps it exactly
-        where whole pixels allow (see `exact_size`)."""
+        its size; with a `ratio` (exact, as a fraction) a box of that ratio keeps it
+        exactly where whole pixels allow (see `exact_size`)."""
         box_w = min(max(1, round(self.width)), width)
         box_h = min(max(1, round(self.height)), height)
-        if ratio:
+        # only a box already of the ratio (up to rounding) is held to it exactly: a
+        # `.decision` box of another shape stays as it was suggested
+        if ratio and abs(self.width - self.height * float(ratio)) <= 2.0 * max(1.0, float(ratio)):
             box_w, box_h = exact_size(self.width, self.height, ratio, width, height)
         cx, cy = self.centre
         left = min(max(0, round(cx - box_w / 2)), width - box_w)

@@ -68,6 +68,7 @@ HELP_ROWS: tuple[tuple[str, str], ...] = (
     ("", "drag a handle to resize; drag the centre handle"),
     ("", "or drag with the right button to move it"),
     ("", "the loupe shows the pixels under the pointer at 2:1"),
+    ("", "with Shift held, a drag snaps to the nearest --fit bucket's ratio"),
 )
 
 

@@ -59,12 +59,14 @@ class ImagePanel:
                  on_button: Callable[[str, int], None],
                  caption_of: Callable[[Slot, Box | None], str] | None = None,
                  full_image: Callable[[Slot], Image.Image | None] | None = None,
-                 on_enter: Callable[[int], None] | None = None, scale: float = 1.0) -> None:
+                 on_enter: Callable[[int], None] | None = None, scale: float = 1.0,
+                 snap: Callable[[Slot, Box], Box] | None = None) -> None:
         self.column = column
         self.on_box = on_box
         self.caption_of = caption_of
         self.full_image = full_image
         self.on_enter = on_enter
+        self.snap = snap
         self.scale = scale
         self.slot: Slot | None = None
         self.aspect: AspectState | None = None
@@ -296,9 +298,16 @@ class ImagePanel:
     def _motion(self, event: tk.Event) -> None:
         if self._drag is None or self.slot is None or self.view is None:
             return
-        self._live = self._drag.update(event.x, event.y)
+        self._live = self._snapped(self._drag.update(event.x, event.y), event)
         self._pointer = self._drag_point(event)
         self.redraw()
+
+    def _snapped(self, box: Box, event: tk.Event) -> Box:
+        """With Shift held, the nearest bucket's ratio (the flow's `snap`)."""
+        shift = bool(int(getattr(event, "state", 0) or 0) & 0x0001)
+        if shift and self.snap is not None and self.slot is not None:
+            return self.snap(self.slot, box)
+        return box
 
     def _drag_point(self, event: tk.Event) -> tuple[float, float]:
         """Where the loupe looks while dragging: the handle's corner or side, else the pointer."""
@@ -317,7 +326,7 @@ class ImagePanel:
             return
         box = drag.finish(event.x, event.y)
         if box is not None:
-            self.on_box(self.column, box)
+            self.on_box(self.column, self._snapped(box, event))
         self.redraw()
 
     def _hover(self, event: tk.Event) -> None:

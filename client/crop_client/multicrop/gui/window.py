@@ -141,7 +141,8 @@ class CropWindow:
             panel = ImagePanel(columns, column, COLUMN_KEYS[column], self._box_drawn,
                                lambda action, col: self.act(action, col),
                                caption_of=self.flow.caption, full_image=self._full_image,
-                               on_enter=self._pointer_in, scale=self.scale)
+                               on_enter=self._pointer_in, scale=self.scale,
+                               snap=self.flow.snap)
             panel.frame.grid(row=0, column=column, sticky="nsew")
             columns.grid_columnconfigure(column, weight=1, uniform="col")
             self.panels.append(panel)
