@@ -181,17 +181,20 @@ class Window:
         self.focus()
         self._xdotool("key", "--delay", "40", *keys)
 
-    def drag(self, start: tuple[int, int], end: tuple[int, int], button: int = 1) -> None:
-        """Press at `start`, move in steps, release at `end` (screen pixels)."""
+    def drag(self, start: tuple[int, int], end: tuple[int, int], button: int = 1,
+             hold: str | None = None) -> None:
+        """Press at `start`, move in steps, release at `end` (screen pixels); with `hold`
+        (a key such as "shift") held down all along."""
         self.focus()
         (x1, y1), (x2, y2) = start, end
         steps = [(round(x1 + (x2 - x1) * i / 6), round(y1 + (y2 - y1) * i / 6))
                  for i in range(1, 7)]
         self._pointer = None            # another window's driver may have moved it
-        args = [*self._move_to(x1, y1), "mousedown", str(button)]
+        args = [*self._move_to(x1, y1), *(["keydown", hold] if hold else []),
+                "mousedown", str(button)]
         for x, y in steps:
             args += self._move_to(x, y)
-        args += ["mouseup", str(button)]
+        args += ["mouseup", str(button), *(["keyup", hold] if hold else [])]
         self._xdotool(*args)
 
     def _move_to(self, x: int, y: int) -> list[str]:

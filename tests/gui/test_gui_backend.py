@@ -106,9 +106,11 @@ def test_commands_run_in_the_backend_thread_file_work_in_order() -> None:
     session, made = FakeSession(), []
     backend = bk.Backend(_services(session, made), "ipc:///x")
     item = ClaimedImage(file="0.png", path="/w/0.png", position=1)
-    for command in (bk.Discover(["/w"]), bk.Open("/w/a/"), bk.Claim("/w/a/", 2),
+    for command in (bk.Discover(["/w"]), bk.Open("/w/a/"),
+                    bk.Claim(directory="/w/a/", count=2),
                     bk.Submit("/w/a/", "batch-1", [bk.Entry(item, "crop", (1, 2, 3, 4))]),
-                    bk.Undo("/w/a/"), bk.Release("/w/a/", ["1.png"]), bk.Close()):
+                    bk.Undo(directory="/w/a/"), bk.Release(directory="/w/a/", files=["1.png"]),
+                    bk.Close()):
         backend.post(command)
     backend.start()
     notice, *done = _events(backend, 8)
@@ -146,7 +148,7 @@ def test_a_claim_goes_ahead_of_the_rest_of_a_long_submit() -> None:
     items = [ClaimedImage(file=f"{i}.png", path=f"/w/{i}.png", position=i) for i in range(2)]
     backend.post(bk.Submit("/w/a/", "b", [bk.Entry(i, "keep") for i in items]))
     assert first_saving.wait(5)
-    backend.post(bk.Claim("/w/a/", 3))               # while the first image is being saved
+    backend.post(bk.Claim(directory="/w/a/", count=3))   # while the first image is being saved
     go_on.set()
     _notice, _opened, claimed, submitted = _events(backend, 4)
     assert isinstance(claimed.command, bk.Claim) and isinstance(submitted.command, bk.Submit)
@@ -215,9 +217,9 @@ def test_an_unexpected_error_does_not_stop_the_thread() -> None:
     session = FakeSession()
     backend = bk.Backend(_services(session, []), None)
     backend.start()
-    backend.post(bk.Undo("/never/opened/"))          # no target: a KeyError inside
+    backend.post(bk.Undo(directory="/never/opened/"))          # no target: a KeyError inside
     _notice, failed = _events(backend, 2)
-    backend.post(bk.Claim("/w/a/", 1))
+    backend.post(bk.Claim(directory="/w/a/", count=1))
     (claimed,) = _events(backend, 1)
     assert isinstance(failed, bk.Done) and failed.error and "KeyError" in failed.error
     assert isinstance(claimed, bk.Done) and claimed.error is None

@@ -60,7 +60,7 @@ def opened_flow(columns: int = 3, aspect: str = "original", opened: Summary | No
 
 def show(flow: fl.Flow, positions: tuple[int, ...], size: tuple[int, int] = (4096, 4096),
          held_by_others: int = 0, saliency: object = None) -> None:
-    claim = bk.Claim(FOLDER, flow.columns)
+    claim = bk.Claim(directory=FOLDER, count=flow.columns)
     flow.claim_pending = True
     outs = flow.handle(bk.Done(claim, Claimed(items=items(*positions), summary=summary(),
                                              lease_ttl=30, held_by_others=held_by_others)))
@@ -186,7 +186,7 @@ def test_an_empty_folder_ends_the_start_at_once() -> None:
 def test_the_all_done_screen_has_a_summary_and_idle_buttons() -> None:
     """Seen: the all-done screen had no summary and its buttons stayed enabled."""
     flow = opened_flow(opened=summary(done=9, total=9, session_images=4))
-    claim = bk.Claim(FOLDER, 3)
+    claim = bk.Claim(directory=FOLDER, count=3)
     flow.claim_pending = True
     flow.handle(bk.Done(claim, Claimed(items=[], summary=summary(done=9, session_images=4),
                                        lease_ttl=30)))
@@ -200,7 +200,7 @@ def test_the_all_done_screen_has_a_summary_and_idle_buttons() -> None:
 def test_claims_of_other_windows_come_from_the_daemon() -> None:
     """Seen: the window worked out other windows' claims by arithmetic."""
     flow = opened_flow()
-    claim = bk.Claim(FOLDER, 3)
+    claim = bk.Claim(directory=FOLDER, count=3)
     flow.claim_pending = True
     outs = flow.handle(bk.Done(claim, Claimed(items=[], summary=summary(active_claims=7),
                                               lease_ttl=30, held_by_others=2)))
@@ -362,7 +362,7 @@ def test_a_decision_file_wins_over_the_computed_suggestion() -> None:
     import numpy as np
 
     flow = opened_flow(aspect="1:1", suggest=True)
-    claim = bk.Claim(FOLDER, 3)
+    claim = bk.Claim(directory=FOLDER, count=3)
     flow.claim_pending = True
     outs = flow.handle(bk.Done(claim, Claimed(items=items(1, 2, 3), summary=summary(),
                                              lease_ttl=30)))

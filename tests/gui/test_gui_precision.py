@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 
+from crop_client import shaping
 from gui.gui_driver import image_point, make_images
 
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(120)]
@@ -279,3 +280,21 @@ def test_the_keys_list_the_new_keys(open_window, tmp_path: Path) -> None:
     window.key("Escape")
     window.wait(lambda s: not s["help"], "the keys closed")
     assert window.quit() == 0
+
+
+def test_shift_while_dragging_snaps_to_the_nearest_bucket(open_window, tmp_path: Path) -> None:
+    folder = tmp_path / "snap"
+    make_images(folder, 1, size=(3000, 2000))
+    window = open_window(folder, "--per-batch", "1", "--aspect", "free",
+                         "--fit", "bucket:1024:64")
+    state = window.wait_batch()
+    column = state["columns"][0]
+    window.drag(image_point(column, 100, 100), image_point(column, 2300, 1400), hold="shift")
+    state = window.wait(lambda s: s["columns"][0]["touched"], "a rectangle drawn")
+    _, (left, top, right, bottom) = state["columns"][0]["action"]
+    ratio = (right - left) / (bottom - top)
+    bucket = shaping.nearest_bucket(1024, 64, 2200 / 1300)     # the drawn ratio, about
+    assert abs(ratio - bucket[0] / bucket[1]) < 0.01, ((left, top, right, bottom), bucket)
+    assert abs(ratio - 2200 / 1300) > 0.01                     # it did move
+    assert f"→ out {bucket[0]} × {bucket[1]}" in state["columns"][0]["caption"]
+    assert _quit_dropping_changes(window) == 0

@@ -21,9 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crop_client.multicrop.gui.services import Services
-from crop_protocol.messages import ClaimedImage, Opened, Reported
+from crop_protocol.messages import Claim, ClaimedImage, Opened, Release, Reported, Undo
 
 # --- commands -------------------------------------------------------------------
+# Claim, Undo and Release are the wire requests themselves (crop_protocol.messages); the
+# commands below say more than a request does (what to do on this side).
 
 
 @dataclass
@@ -42,12 +44,6 @@ class Open:
     move: bool = False
     leave_started: bool = False     # --no-resume: a directory with progress is left alone
     output_shape: str | None = None  # --fit/--max-side/--exact as stored (shaping.py)
-
-
-@dataclass
-class Claim:
-    directory: str
-    count: int
 
 
 @dataclass
@@ -71,17 +67,6 @@ class Submit:
     directory: str
     batch: str
     entries: list[Entry]
-
-
-@dataclass
-class Undo:
-    directory: str
-
-
-@dataclass
-class Release:
-    directory: str
-    files: list[str] | None = None
 
 
 @dataclass

@@ -296,7 +296,7 @@ class Flow:
         self.waiting.clear()
         self.shown = None
         if folder and files:
-            return [Post(bk.Release(folder, files))]
+            return [Post(bk.Release(directory=folder, files=files))]
         return []
 
     # --- claims and previews -------------------------------------------------------------------
@@ -308,7 +308,7 @@ class Flow:
             return []
         if self.shown is None or len(self.waiting) < 1:
             self.claim_pending = True
-            return [Post(bk.Claim(folder, self.columns))]
+            return [Post(bk.Claim(directory=folder, count=self.columns))]
         return []
 
     def _claimed(self, folder: str, claimed: Claimed, jump: bool = False) -> list[Out]:
@@ -321,7 +321,8 @@ class Flow:
             self.alert = f"lost the claim on {', '.join(claimed.lost)} (another window has it)"
         if folder != self.folder:      # left this folder meanwhile
             if claimed.items:
-                out.append(Post(bk.Release(folder, [i.file for i in claimed.items])))
+                out.append(Post(bk.Release(directory=folder,
+                                           files=[i.file for i in claimed.items])))
             return out + self.ensure_claims()
         if jump:
             if not claimed.items:
@@ -536,7 +537,7 @@ class Flow:
         if folder is None or folder not in self.opened:
             return []
         self.alert = "Undoing the last batch…"
-        return [Post(bk.Undo(folder))]
+        return [Post(bk.Undo(directory=folder))]
 
     def _undone(self, folder: str, undone: Undone, problems: list[str]) -> list[Out]:
         self.summaries[folder] = undone.summary
@@ -547,7 +548,7 @@ class Flow:
                                   next(self.serials))
         self.history = [b for b in self.history if not set(batch.files) & set(b.files)]
         if folder != self.folder:
-            return [Post(bk.Release(folder, batch.files))]
+            return [Post(bk.Release(directory=folder, files=batch.files))]
         if self.shown is not None:
             self.waiting.appendleft(self.shown)
         self.shown = batch
