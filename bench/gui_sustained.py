@@ -64,14 +64,18 @@ def measure_pace(tmpdir: Path, seconds: float = 120.0, every: float = 3.0) -> di
         _press(env, "Shift_L")        # focus the window once; each Enter is then one key
         _wait(state_file, lambda s: s.get("focus"), 20)
         start = time.monotonic()
+        waited: list[float] = []
         for step in range(batches):
             moment = start + step * every
             time.sleep(max(0.0, moment - time.monotonic()))
-            serial = _state(state_file).get("serial")
-            backlog.append(int(_state(state_file).get("saving", 0)))
+            # a person presses Enter once the pictures are shown: how long they waited
+            state = _wait(state_file, lambda s: s.get("phase") == "batch", 120)
+            waited.append(max(0.0, time.monotonic() - moment))
+            backlog.append(int(state.get("saving", 0)))
             subprocess.run(["xdotool", "key", "Return"], env=env, capture_output=True,
                            timeout=20)
-            _wait(state_file, lambda s, old=serial: s.get("serial") != old, 60)
+            shown = state.get("serial")
+            _wait(state_file, lambda s, old=shown: s.get("serial") != old, 60)
         late = time.monotonic() - (start + (batches - 1) * every)
         ended = time.monotonic()
         at_end = int(_state(state_file).get("saving", 0))
@@ -87,7 +91,9 @@ def measure_pace(tmpdir: Path, seconds: float = 120.0, every: float = 3.0) -> di
             "backlog_max": float(max(backlog, default=0)),
             "backlog_first_half_mean": sum(backlog[:half]) / max(1, half),
             "backlog_second_half_mean": sum(backlog[half:]) / max(1, len(backlog) - half),
-            "drain_s": drain, "last_press_late_s": late}
+            "drain_s": drain, "last_press_late_s": late,
+            "waited_for_pictures_max_s": max(waited, default=0.0),
+            "waited_for_pictures_mean_s": sum(waited) / max(1, len(waited))}
 
 
 def rows(figures: dict[str, float]) -> list[Row]:
@@ -98,6 +104,10 @@ def rows(figures: dict[str, float]) -> list[Row]:
                      f"(max {figures['backlog_max']:.0f}), drained in {figures['drain_s']:.1f} s",
                 baseline=f"mean {figures['backlog_first_half_mean']:.1f} → "
                          f"{figures['backlog_second_half_mean']:.1f} (1st → 2nd half)",
+                notes=[f"waited for the next pictures: mean "
+                       f"{figures['waited_for_pictures_mean_s']:.2f} s, max "
+                       f"{figures['waited_for_pictures_max_s']:.2f} s; last Enter "
+                       f"{figures['last_press_late_s']:.1f} s late"],
                 goal="not growing", met=not growing)]
 
 

@@ -298,3 +298,17 @@ def test_shift_while_dragging_snaps_to_the_nearest_bucket(open_window, tmp_path:
     assert abs(ratio - 2200 / 1300) > 0.01                     # it did move
     assert f"→ out {bucket[0]} × {bucket[1]}" in state["columns"][0]["caption"]
     assert _quit_dropping_changes(window) == 0
+
+
+def test_a_second_window_names_the_image_it_really_shows(open_window, tmp_path: Path) -> None:
+    """Seen: a second window said "Resuming at image 1/9" while it showed image 7."""
+    folder = tmp_path / "second"
+    make_images(folder, 9, size=(100, 80))
+    first = open_window(folder, "--per-batch", "3", name="first", geometry="790x700+0+0")
+    first.wait(lambda s: s["phase"] == "batch" and s["waiting"], "a batch and one ahead")
+    second = open_window(folder, "--per-batch", "3", name="second", geometry="790x700+800+0")
+    state = second.wait_batch()
+    assert state["files"] == ["img_0006.png", "img_0007.png", "img_0008.png"]
+    assert any("at image 7/9" in line for line in state["messages"]), state["messages"]
+    assert second.quit() == 0
+    assert first.quit() == 0

@@ -4,7 +4,8 @@ Modules, from the inside out: geometry (boxes, mapping, drags), suggestion
 (`.decision` files), preview (reduced decoding, saliency maps, prefetch),
 batch (the batch on screen and what submit does), backend (the thread that
 owns the Session and does the file work), flow (the window's rules without
-Tk: events in, commands and a render model out), panel (one image column,
+Tk: events in, commands and a render model out; with precision and view),
+panel (one image column,
 the loupe), keys (SPEC's key table and the new keys), window (draws the
 flow's view and binds keys), instrument (debug outputs for tests and the
 benchmark).

@@ -12,6 +12,7 @@ undo always follows the submit it takes back.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import threading
@@ -138,7 +139,8 @@ class Backend:
         self._targets: dict[str, Any] = {}
         self._opened: dict[str, Opened] = {}
         self._thread = threading.Thread(target=self._run, name="multicrop-backend", daemon=True)
-        self._savers = ThreadPoolExecutor(max_workers=SAVERS, thread_name_prefix="multicrop-save")
+        self._savers = ThreadPoolExecutor(max_workers=SAVERS, thread_name_prefix="multicrop-save",
+                                          initializer=_behind_the_window)
 
     def start(self) -> None:
         self._thread.start()
@@ -306,6 +308,17 @@ class Backend:
             self._session.close()
         except Exception as error:   # leaving anyway: the daemon frees leases of gone clients
             self.events.put(Notice(f"closing the session: {_one_line(error)}"))
+
+
+SAVER_NICE = 8   # how much the saving threads give way to decoding the next batch
+
+
+def _behind_the_window() -> None:
+    """A saving thread runs at a lower priority (Linux sets it per thread), so that the
+    next batch's pictures decode first: the person never waits on a save."""
+    # not Linux, or not allowed: save at normal priority
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), SAVER_NICE)
 
 
 def _count(summary: Any) -> tuple[int, int]:

@@ -3,8 +3,10 @@
 `Flow` takes events (backend results, keys and buttons as actions, decoded
 previews, edited rectangles) and returns commands (`Post` to the backend,
 `Decode` a batch, `Later` a timer, `Log` a milestone, `Finish`, `Fail`); its
-`view()` is the render model the window draws. Nothing here touches a widget,
-so every rule of the window is tested without a display (tests/gui/test_gui_flow.py).
+`view()` is the render model the window draws (view.py). The rules for one
+rectangle (nudges, snaps, adopting, `g`) are its part in precision.py. Nothing
+here touches a widget, so every rule of the window is tested without a display
+(tests/gui/test_gui_flow.py).
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from typing import Any
 from crop_client import shaping
 from crop_client.multicrop.gui import backend as bk
 from crop_client.multicrop.gui.batch import AspectState, Batch, Slot, batch_from_undone
-from crop_client.multicrop.gui.geometry import MIN_CROP, Box, _edge_resize, fit_ratio
+from crop_client.multicrop.gui.geometry import MIN_CROP, Box
+from crop_client.multicrop.gui.precision import EDGES, Precision
 from crop_client.multicrop.gui.preview import Preview
+from crop_client.multicrop.gui.view import ColumnView, View, box_text, caption, screen_text
 from crop_client.multicrop.options import Options
 from crop_progress import display
 from crop_protocol.messages import Claimed, Opened, Summary, Undone
@@ -28,7 +32,6 @@ RETRY_CLAIM_MS = 4000        # when other windows hold the rest, look again this
 CLOSE_TIMEOUT_MS = 60000     # give up waiting for the backend when quitting
 STATUS_LINES = 5
 HISTORY = 20                 # submitted batches kept (with their pictures) for undo
-EDGES = ("right", "bottom", "left", "top")   # Tab cycles the edge the nudge keys move
 
 # --- commands -----------------------------------------------------------------------
 
@@ -74,63 +77,7 @@ class Fail:
 Out = Post | Decode | Later | Log | Print | Finish | Fail
 
 
-# --- the render model ------------------------------------------------------------------
-
-
-@dataclass
-class ColumnView:
-    slot: Slot | None
-    text: str                      # what an empty or loading column says
-    caption: str                   # size, file size, what submit does / the live box
-    suggestion: Box | None         # the computed suggestion, drawn dashed
-    active: bool
-
-
-@dataclass
-class View:
-    phase: str
-    title: str
-    heading: str
-    aspect: str
-    lock_text: str
-    lock_enabled: bool
-    progress: list[str]
-    messages: list[str]
-    alert: str
-    done_text: str
-    saving: int
-    enabled: dict[str, bool]
-    columns: list[ColumnView]
-    help: bool
-    jump: bool
-
-
-# --- text on screen -----------------------------------------------------------------------
-
-# the emoji of the seed's messages that sit in the BMP (⏰ U+23F0, ✅ U+2705, ✂ U+2702, ⏭ ...)
-# and their joiners; arrows, blocks (the progress bar) and shapes draw fine
-_NO_GLYPH = ((0x2300, 0x23FF), (0x2600, 0x27BF), (0x2B00, 0x2BFF), (0xFE00, 0xFE0F),
-             (0x200D, 0x200D))
-
-
-def screen_text(text: str, x11: bool = True) -> str:
-    """Tk 8.6 on X11 draws emoji (beyond the BMP, and the BMP's symbol blocks: ⏰ ✅) as
-    empty boxes: leave them out on screen there; the terminal still prints them."""
-    if not x11:
-        return text
-    kept = "".join(ch for ch in text if ord(ch) <= 0xFFFF and not any(
-        low <= ord(ch) <= high for low, high in _NO_GLYPH))
-    return " ".join(kept.split(" ")).replace("  ", " ").strip()
-
-
-def box_text(box: Box, full: tuple[int, int], aspect: AspectState,
-             shape: shaping.Shape | None) -> str:
-    """The live numbers of a rectangle: `x 12 y 40 · crop 2300 × 2300 → out 1024 × 1024`."""
-    left, top, right, bottom = box.pixels(*full, aspect.exact(*full))
-    return f"x {left} y {top} · " + shaping.describe(shape, right - left, bottom - top)
-
-
-class Flow:
+class Flow(Precision):
     def __init__(self, options: Options, columns: int,
                  shape: shaping.Shape | None = None, suggest: bool = False) -> None:
         self.options = options
@@ -601,120 +548,9 @@ class Flow:
         self.closing = True
         return [Fail(code, message), Post(bk.Close()), Finish()]
 
-    # --- precision -------------------------------------------------------------------------
-
-    def _do_adopt(self) -> list[Out]:
-        """`s`: the computed suggestion becomes the active image's rectangle."""
-        return self._adopt([self.active])
-
-    def _do_adopt_all(self) -> list[Out]:
-        """`S`: the computed suggestion for every image of the batch."""
-        return self._adopt(list(range(self.columns)))
-
-    def _adopt(self, columns: list[int]) -> list[Out]:
-        if not self.suggest:
-            self.alert = "No suggestions: start with --suggest saliency."
-            return []
-        taken = 0
-        for column in columns:
-            slot = self._slot(column)
-            if slot is not None and slot.mark is None and slot.adopt(self.aspect):
-                taken += 1
-                self.warned = None
-        if not taken:
-            self.alert = "No suggestion for this image yet."
-        return []
-
-    def _do_edge(self) -> list[Out]:
-        """Tab: the next edge of the active rectangle for the nudge keys."""
-        self.edge = (self.edge + 1) % len(EDGES)
-        return []
-
-    def nudge(self, dx: int, dy: int) -> list[Out]:
-        """Ctrl+arrows: move the active edge by (dx, dy) image pixels; Left/Right move the
-        left or right edge (whichever is active, right by default), Up/Down the top or
-        bottom one. The locked aspect is kept, the other axis following about its centre."""
-        if self.closing or self.help:
-            self.help = False
-            return []
-        slot = self._slot(self.active)
-        if slot is None or slot.box is None or slot.full_size is None:
-            return []
-        full_w, full_h = slot.full_size
-        box = Box.of(slot.box.pixels(full_w, full_h, self.aspect.exact(full_w, full_h)))
-        edge = EDGES[self.edge]
-        if dx:
-            handle = "w" if edge == "left" else "e"
-            target = (box.left if handle == "w" else box.right) + dx
-            new = _edge_resize(box, handle, target, 0.0, self.aspect.ratio(full_w, full_h),
-                               full_w, full_h)
-        else:
-            handle = "n" if edge == "top" else "s"
-            target = (box.top if handle == "n" else box.bottom) + dy
-            new = _edge_resize(box, handle, 0.0, target, self.aspect.ratio(full_w, full_h),
-                               full_w, full_h)
-        return self.set_box(self.active, new)
-
-    def snap(self, slot: Slot, box: Box) -> Box:
-        """Shift while dragging: the box fitted to the nearest bucket's ratio (`--fit`), or
-        to `--exact`'s; unchanged without such a shape."""
-        shape = self.shape
-        if shape is None or slot.full_size is None or box.width <= 0 or box.height <= 0:
-            return box
-        if shape.kind == "bucket":
-            out_w, out_h = shaping.nearest_bucket(shape.a, shape.b, box.width / box.height)
-        elif shape.kind == "exact":
-            out_w, out_h = shape.a, shape.b
-        else:
-            return box
-        return fit_ratio(box, out_w / out_h, *slot.full_size)
-
-    def set_box(self, column: int, box: Box) -> list[Out]:
-        """A drawn, dragged or nudged rectangle; one under MIN_CROP a side is refused."""
-        slot = self._slot(column)
-        if slot is None or slot.full_size is None:
-            return []
-        self.active = column
-        left, top, right, bottom = box.pixels(*slot.full_size)
-        if right - left < MIN_CROP or bottom - top < MIN_CROP:
-            self.alert = (f"A crop of {right - left} × {bottom - top} is too small: at least "
-                          f"{MIN_CROP} px a side. The rectangle stays as it was.")
-            return []
-        slot.set_box(box)
-        self.edited(column)
-        return []
-
-    def edited(self, column: int) -> None:
-        self.warned = None
-        self.active = column
-        if self.alert.startswith("Unsubmitted changes!"):
-            self.alert = ""
-
-    def point_at(self, column: int) -> None:
-        """The pointer entered a column: the keys that act on one image act on it."""
-        if 0 <= column < self.columns:
-            self.active = column
-
-    def _do_jump(self) -> list[Out]:
-        """`g`: ask for an image number or name (the window shows the entry)."""
-        if self.folder is None or self.folder not in self.opened:
-            return []
-        self.jump = True
-        return []
-
-    def jump_to(self, query: str) -> list[Out]:
-        self.jump = False
-        query = query.strip()
-        folder = self.folder
-        if not query or folder is None:
-            return []
-        if self.shown is not None and self.shown.changed():
-            self.alert = "Unsubmitted changes! Submit them (Enter) before going to another image."
-            return []
-        return [Post(bk.Jump(folder, query, self.columns))]
-
-    def cancel_jump(self) -> None:
-        self.jump = False
+    def caption(self, slot: Slot, box: Box | None = None) -> str:
+        """What the column says under the image (live while dragging, with `box`)."""
+        return caption(slot, self.aspect, self.shape, box)
 
     # --- results of submit ---------------------------------------------------------------------
 
@@ -803,45 +639,8 @@ class Flow:
                      "help": True, "quit": True, "jump": working},
             columns=columns, help=self.help, jump=self.jump)
 
-    def caption(self, slot: Slot, box: Box | None = None) -> str:
-        """What the column says under the image: size, and what submit does (live while a
-        rectangle is dragged, when `box` is given)."""
-        if slot.mark == "delete":
-            state = "will be DELETED (to the trash)"
-        elif slot.mark == "skip":
-            state = "will be SKIPPED (decide later)"
-        elif slot.preview is None:
-            state = "loading…"
-        elif slot.full_size is None:
-            state = "unreadable: reported as failed"
-        else:
-            shown_box = box if box is not None else slot.box
-            action, _ = slot.action(self.aspect) if box is None else ("crop", None)
-            if action == "keep" and self.shape is None:
-                state = "keep whole image"
-            elif shown_box is None:
-                state = ""
-            else:
-                state = box_text(shown_box, slot.full_size, self.aspect, self.shape)
-                if action == "keep":
-                    state = "whole image, shaped · " + state
-                elif slot.suggested:
-                    state = "suggested " + state
-        parts = []
-        if slot.full_size:
-            parts.append(f"{slot.full_size[0]} × {slot.full_size[1]} px")
-        if slot.item.size:
-            parts.append(_size(slot.item.size))
-        return "  ·  ".join(parts) + "\n" + state   # two lines: a narrow column cuts none
-
-
-def _size(size: float) -> str:
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{int(size)} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1024
-    return ""
-
-
 def _text(path: Any) -> str | None:
     return str(path) if path is not None else None
+
+
+__all__ = ["EDGES", "ColumnView", "Flow", "Out", "View", "box_text", "screen_text"]
