@@ -51,6 +51,7 @@ __all__ = [
 Box = tuple[int, int, int, int]
 
 PNG_LEVEL = shaping.PNG_LEVEL
+PNG_STRATEGY = shaping.PNG_STRATEGY    # zlib.Z_RLE: see shaping.py for the measurement
 
 _TEMP_NAME = re.compile(r"^\..+\.tmp-[a-z0-9_]{8}$")
 
@@ -96,7 +97,8 @@ def crop_image(src: Path, dest: Path, box: tuple[int, int, int, int], *,
     size written.
 
     With a ``shape`` (shaping.py) the part is trimmed and resized to it (Lanczos);
-    ``png_level`` is the zlib level of a PNG output (default ``PNG_LEVEL``).
+    ``png_level`` is the zlib level of a PNG output; without it, ``PNG_LEVEL`` with the
+    RLE strategy (``PNG_STRATEGY``), as measured in bench/png_levels.py.
 
     ``box`` is (left, top, right, bottom) in full-resolution pixels of the image
     as displayed, i.e. after ``ImageOps.exif_transpose``. The crop keeps the
@@ -110,6 +112,7 @@ def crop_image(src: Path, dest: Path, box: tuple[int, int, int, int], *,
     src, dest = Path(src), Path(dest)
     left, top, right, bottom = _box_shape(box)
     level = PNG_LEVEL if png_level is None else check_png_level(png_level)
+    strategy = PNG_STRATEGY if png_level is None else None
     _refuse_same_file(src, dest)
     try:
         src_mode = stat.S_IMODE(os.stat(src).st_mode)
@@ -143,6 +146,8 @@ def crop_image(src: Path, dest: Path, box: tuple[int, int, int, int], *,
     part = _shaped(part, shape)
     if image_metadata.SAVE_AS[fmt] == "PNG":
         params["compress_level"] = level
+        if strategy is not None:
+            params["compress_type"] = strategy
 
     def write(f: BinaryIO) -> None:
         part.save(f, format=image_metadata.SAVE_AS[fmt], **params)
