@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from crop_client import imageops, trash
+from crop_client import imageops, shaping, trash
 from crop_client.session import Session
 from crop_protocol import messages as m
 
@@ -31,7 +31,7 @@ class Target:
     directory: str
     output_dir: str
     move: bool = False
-    shape: Any = None                 # shaping.Shape: every output resized to it
+    shape: shaping.Shape | None = None   # every output resized to it (--fit and the like)
     png_level: int | None = None      # zlib level of PNG outputs (None: imageops' default)
 
     @classmethod

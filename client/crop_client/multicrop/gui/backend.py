@@ -19,7 +19,7 @@ import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor, TimeoutError
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 from crop_client.multicrop.gui.services import Services
 from crop_protocol.messages import Claim, ClaimedImage, Opened, Release, Reported, Undo
@@ -77,7 +77,7 @@ class Close:
 
 SAVERS = max(2, min(3, os.cpu_count() or 2))   # images of a batch saved at once
 
-Command = Discover | Open | Claim | Jump | Submit | Undo | Release | Close
+Command: TypeAlias = Discover | Open | Claim | Jump | Submit | Undo | Release | Close
 QUICK = (Discover, Open, Claim, Jump, Release)
 
 

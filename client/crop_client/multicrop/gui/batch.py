@@ -198,7 +198,8 @@ def batch_from_undone(folder: str, items: list[UndoneItem], history: list[Batch]
             file=item.file, path=folder.rstrip("/") + "/" + item.file, position=0,
             companions=list(item.companions))
         slot = Slot(claimed, preview=old.preview if old is not None else None)
-        slot.mark = {"deleted": "delete", "skipped": "skip"}.get(item.outcome)
+        slot.mark = "delete" if item.outcome == "deleted" else \
+            "skip" if item.outcome == "skipped" else None
         if item.box:
             slot.box, slot.touched = Box.of(item.box), True
             slot.drawn = old.drawn if old is not None and old.drawn is not None else slot.box

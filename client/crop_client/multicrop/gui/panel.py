@@ -11,6 +11,7 @@ of the daemon.
 
 from __future__ import annotations
 
+import functools
 import tkinter as tk
 from collections.abc import Callable
 from typing import Any
@@ -102,7 +103,7 @@ class ImagePanel:
                              (f"Skip [{skip_key}]", "skip"),
                              (f"Whole image [{reset_key}]", "reset")):
             button = tk.Button(buttons, text=text, takefocus=False,
-                               command=lambda a=action: on_button(a, column))
+                               command=functools.partial(on_button, action, column))
             button.pack(side="left", padx=2)
             self.buttons[action] = button
 

@@ -8,12 +8,12 @@ reads and sets the flow's state declared below.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from crop_client import shaping
 from crop_client.multicrop.gui import backend as bk
 from crop_client.multicrop.gui.batch import AspectState, Batch, Slot
-from crop_client.multicrop.gui.geometry import MIN_CROP, Box, _edge_resize, fit_ratio
+from crop_client.multicrop.gui.geometry import MIN_CROP, Box, Handle, _edge_resize, fit_ratio
 
 if TYPE_CHECKING:
     from crop_client.multicrop.gui.flow import Out
@@ -32,6 +32,7 @@ class Precision:
     closing: bool
     help: bool
     jump: bool
+    opened: dict[str, Any]
     active: int
     edge: int
 
@@ -83,7 +84,7 @@ class Precision:
         box = Box.of(slot.box.pixels(full_w, full_h, self.aspect.exact(full_w, full_h)))
         edge = EDGES[self.edge]
         if dx:
-            handle = "w" if edge == "left" else "e"
+            handle: Handle = "w" if edge == "left" else "e"
             target = (box.left if handle == "w" else box.right) + dx
             new = _edge_resize(box, handle, target, 0.0, self.aspect.ratio(full_w, full_h),
                                full_w, full_h)

@@ -9,13 +9,14 @@ gesture goes to the flow. The loop polls the backend and the decodes with
 
 from __future__ import annotations
 
+import functools
 import queue
 import sys
 import time
 import tkinter as tk
 import tkinter.font as tkfont
 from concurrent.futures import Future
-from typing import Any
+from typing import Any, Literal
 
 from PIL import Image
 
@@ -126,7 +127,7 @@ class CropWindow:
                              ("help", "Keys  [?]"), ("quit", "Quit  [q]")):
             button = tk.Button(toolbar, text=text, takefocus=False,
                                padx=round(6 * self.scale), pady=round(2 * self.scale),
-                               command=lambda a=action: self.act(a))
+                               command=functools.partial(self.act, action))
             button.pack(side="left", padx=3)
             self.buttons[action] = button
         self.buttons["submit"].configure(font=("TkDefaultFont", 10, "bold"))
@@ -154,9 +155,16 @@ class CropWindow:
             self.root.bind("<FocusOut>", lambda _e: self._write_state(), add="+")
         for key in KEYS:
             for sequence in key.sequences:
-                self.root.bind(sequence, lambda _e, k=key: self._key(k.action, k.column))
+                self.root.bind(sequence, functools.partial(self._key_event, key.action,
+                                                           key.column))
         for sequence, dx, dy in NUDGES:
-            self.root.bind(sequence, lambda _e, x=dx, y=dy: self._nudge(x, y))
+            self.root.bind(sequence, functools.partial(self._nudge_event, dx, dy))
+
+    def _key_event(self, action: str, column: int | None, _event: tk.Event) -> str:
+        return self._key(action, column)
+
+    def _nudge_event(self, dx: int, dy: int, _event: tk.Event) -> str:
+        return self._nudge(dx, dy)
 
     def _key(self, action: str, column: int | None) -> str:
         if self.jump_frame is not None:   # typing into the entry of `g`
@@ -192,7 +200,7 @@ class CropWindow:
             elif isinstance(out, fl.Decode):
                 self._decode(out.batch)
             elif isinstance(out, fl.Later):
-                self.root.after(out.ms, lambda what=out.what: self._later(what))
+                self.root.after(out.ms, functools.partial(self._later, out.what))
             elif isinstance(out, fl.Log):
                 self.instrument.event(out.name, **out.data)
             elif isinstance(out, fl.Print):
@@ -311,9 +319,7 @@ class CropWindow:
         self.aspect_label.config(text=view.aspect)
         self.buttons["lock"].config(text=view.lock_text)
         for name, button in self.buttons.items():
-            state = "normal" if view.enabled.get(name, True) else "disabled"
-            if button.cget("state") != state:
-                button.config(state=state)
+            _enable(button, view.enabled.get(name, True))
         live = {id(c.slot) for c in view.columns if c.slot is not None}
         for key in [k for k in self.full if k not in live]:
             self.full.pop(key).cancel()
@@ -321,9 +327,7 @@ class CropWindow:
             panel.show(column.slot, self.flow.aspect, column.text, shown(column.caption),
                        column.suggestion, column.active)
             for button in panel.buttons.values():
-                state = "normal" if view.phase == "batch" and column.slot else "disabled"
-                if button.cget("state") != state:
-                    button.config(state=state)
+                _enable(button, view.phase == "batch" and column.slot is not None)
         self.progress_label.config(text="\n".join(shown(line) for line in view.progress))
         self.message_label.config(text="\n".join(shown(line) for line in view.messages))
         self.alert_label.config(text=shown(view.alert))
@@ -443,6 +447,12 @@ class CropWindow:
             "window": [self.root.winfo_rootx(), self.root.winfo_rooty(),
                        self.root.winfo_width(), self.root.winfo_height()],
         })
+
+
+def _enable(button: tk.Button, enabled: bool) -> None:
+    state: Literal["normal", "disabled"] = "normal" if enabled else "disabled"
+    if button.cget("state") != state:
+        button.configure(state=state)
 
 
 def _focus_of(root: tk.Tk) -> bool:
