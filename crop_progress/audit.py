@@ -18,7 +18,7 @@ from crop_progress.model import JournalMark
 from crop_progress.timefmt import parse_iso, to_iso
 
 OPS = ("session_start", "session_end", "claim", "crop", "keep", "skip", "fail",
-       "delete", "undo", "reset", "rebuild")
+       "delete", "undo", "reset", "rebuild", "shape")
 OUTCOME_OPS = ("crop", "keep", "skip", "fail", "delete")
 # The one translation between the wire's outcome words and the journal's ops;
 # the progress file's lists (completed, skipped, ...) follow the tracker's OP_STATUS.
@@ -53,6 +53,7 @@ class Event(msgspec.Struct, kw_only=True):
     trashed: list[str] = msgspec.field(default_factory=list)
     token: int | None = None            # claim: the lease token; outcomes: the one reported
     out_size: list[int] | None = None   # crop: [w, h] of a shaped output
+    shape: str | None = None            # shape: the directory's output shape ("" for none)
 
 
 _encoder = msgspec.json.Encoder()

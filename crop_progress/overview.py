@@ -58,6 +58,7 @@ def _fields(progress: Progress, progress_file: str, *, total: int, completed: in
         "rate_seconds": round(rate_seconds, 3),
         "eta_seconds": eta_seconds(remaining, rate_images, rate_seconds),
         "modified": progress.modified,
+        "output_shape": progress.output_shape,
         "last_activity": progress.last_event_at or progress.last_session_end
         or progress.modified or None,
     }

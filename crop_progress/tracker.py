@@ -228,6 +228,8 @@ class Tracker:
             self._left_directory(event.file, False)  # an undo brings the image back
         elif op == "reset":
             self._reset(event.ts)
+        elif op == "shape":
+            p.output_shape = event.shape or None
 
     def _apply_lease(self, event: Event) -> None:
         """Claims and undos hand out a lease; an outcome ends it under its token."""

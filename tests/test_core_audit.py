@@ -23,7 +23,7 @@ def audit(tmp_path):
 
 def test_ops_are_the_specs():
     assert set(OPS) == {"session_start", "session_end", "claim", "crop", "keep", "skip", "fail",
-                        "delete", "undo", "reset", "rebuild"}
+                        "delete", "undo", "reset", "rebuild", "shape"}
 
 
 def test_append_and_read_back(audit):

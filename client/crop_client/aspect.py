@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 PRESETS = ("original", "1:1", "4:3", "3:2", "16:9", "free")
 
@@ -17,6 +18,19 @@ class Aspect:
         if self.name == "original":
             return width / height if height else None
         return self.ratio
+
+    def exact(self, width: int, height: int) -> Fraction | None:
+        """The ratio as an exact fraction: the image's own W:H for original, the preset's
+        numbers (4:3, 16:9) or the nearest fraction to a decimal one; None for free."""
+        if self.name == "original":
+            return Fraction(width, height) if width and height else None
+        if self.ratio is None:
+            return None
+        parts = self.name.replace("x", ":").split(":")
+        try:
+            return Fraction(parts[0]) / Fraction(parts[1])
+        except (ValueError, ZeroDivisionError, IndexError):
+            return Fraction(self.ratio).limit_denominator(1000)
 
     def next_preset(self) -> Aspect:
         """The `a` key: original, 1:1, 4:3, 3:2, 16:9, free, then round again."""

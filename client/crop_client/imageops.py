@@ -30,7 +30,7 @@ from typing import Any, BinaryIO
 
 from PIL import Image, UnidentifiedImageError
 
-from crop_client import image_metadata
+from crop_client import image_metadata, shaping
 from crop_progress import fsio
 
 # The images are the user's own AI upscales, not untrusted input: a 16384² PNG
@@ -39,6 +39,7 @@ Image.MAX_IMAGE_PIXELS = 1 << 30
 
 __all__ = [
     "ImageError",
+    "check_png_level",
     "copy_file",
     "crop_image",
     "is_full_image",
@@ -49,7 +50,8 @@ __all__ = [
 
 Box = tuple[int, int, int, int]
 
-
+PNG_LEVEL = shaping.PNG_LEVEL
+PNG_STRATEGY = shaping.PNG_STRATEGY    # zlib.Z_RLE: see shaping.py for the measurement
 
 _TEMP_NAME = re.compile(r"^\..+\.tmp-[a-z0-9_]{8}$")
 
@@ -89,8 +91,15 @@ def oriented_size(path: Path) -> tuple[int, int]:
     return (height, width) if orientation >= 5 else (width, height)
 
 
-def crop_image(src: Path, dest: Path, box: tuple[int, int, int, int]) -> None:
-    """Write the part ``box`` of ``src`` to ``dest``, in the format of ``src``.
+def crop_image(src: Path, dest: Path, box: tuple[int, int, int, int], *,
+               shape: shaping.Shape | None = None,
+               png_level: int | None = None) -> tuple[int, int]:
+    """Write the part ``box`` of ``src`` to ``dest``, in the format of ``src``; return the
+    size written.
+
+    With a ``shape`` (shaping.py) the part is trimmed and resized to it (Lanczos);
+    ``png_level`` is the zlib level of a PNG output; without it, ``PNG_LEVEL`` with the
+    RLE strategy (``PNG_STRATEGY``), as measured in bench/png_levels.py.
 
     ``box`` is (left, top, right, bottom) in full-resolution pixels of the image
     as displayed, i.e. after ``ImageOps.exif_transpose``. The crop keeps the
@@ -103,6 +112,8 @@ def crop_image(src: Path, dest: Path, box: tuple[int, int, int, int]) -> None:
     """
     src, dest = Path(src), Path(dest)
     left, top, right, bottom = _box_shape(box)
+    level = PNG_LEVEL if png_level is None else check_png_level(png_level)
+    strategy = PNG_STRATEGY if png_level is None else None
     _refuse_same_file(src, dest)
     try:
         src_mode = stat.S_IMODE(os.stat(src).st_mode)
@@ -133,11 +144,40 @@ def crop_image(src: Path, dest: Path, box: tuple[int, int, int, int]) -> None:
             part = part.transpose(method)
         upright = method is not None or stored != 1
         params = image_metadata.SAVE_PARAMS[image_metadata.SAVE_AS[fmt]](im, src, upright)
+    part = _shaped(part, shape)
+    if image_metadata.SAVE_AS[fmt] == "PNG":
+        params["compress_level"] = level
+        if strategy is not None:
+            params["compress_type"] = strategy
 
     def write(f: BinaryIO) -> None:
         part.save(f, format=image_metadata.SAVE_AS[fmt], **params)
 
     _write_atomically(dest, write, mode=src_mode)
+    return part.size
+
+
+def check_png_level(level: int) -> int:
+    if isinstance(level, bool) or not isinstance(level, int) or not 0 <= level <= 9:
+        raise ValueError(f"the PNG level must be 0-9, not {level!r}")
+    return level
+
+
+def _shaped(part: Image.Image, shape: shaping.Shape | None) -> Image.Image:
+    """The cropped pixels trimmed and resized to ``shape``; untouched without one."""
+    chosen = shaping.plan(shape, *part.size)
+    if chosen.unchanged:
+        return part
+    left, top, right, bottom = chosen.trim
+    if not chosen.resized:
+        return part.crop((round(left), round(top), round(right), round(bottom)))
+    source = part
+    if part.mode in ("P", "1"):   # palette pixels cannot be filtered: resample in colour
+        source = part.convert("RGBA" if "transparency" in part.info else "RGB")
+    elif part.mode in ("I;16", "I;16B", "I;16L"):
+        source = part.convert("I")
+    resized = source.resize(chosen.out, Image.Resampling.LANCZOS, box=chosen.trim)
+    return resized.convert(part.mode) if part.mode in ("I;16", "I;16B", "I;16L") else resized
 
 
 def copy_file(src: Path, dest: Path) -> None:

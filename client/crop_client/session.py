@@ -188,11 +188,11 @@ class Session:
     def open(self, directory: str | Path, *, output_dir: str | Path | None = None,
              progress_dir: str | Path | None = None, reset: bool = False,
              retry_skipped: bool = False, retry_failed: bool = False, move: bool = False,
-             read_only: bool = False) -> m.Opened:
+             read_only: bool = False, output_shape: str | None = None) -> m.Opened:
         request = m.Open(directory=str(Path(directory).expanduser().resolve()),
                          output_dir=_abs(output_dir), progress_dir=_abs(progress_dir),
                          reset=reset, retry_skipped=retry_skipped, retry_failed=retry_failed,
-                         move=move, read_only=read_only)
+                         move=move, read_only=read_only, output_shape=output_shape)
         opened = self.call(request, m.Opened)
         if not read_only:
             key = opened.summary.directory

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from crop_client import imageops, trash
+from crop_client import imageops, shaping, trash
 from crop_client.errors import DaemonError
 from crop_client.session import Session
 from crop_progress import fsio
@@ -42,6 +42,8 @@ class Target:
     directory: str
     output_dir: str
     move: bool = False
+    shape: shaping.Shape | None = None   # every output resized to it (--fit and the like)
+    png_level: int | None = None      # zlib level of PNG outputs (None: imageops' default)
 
     @classmethod
     def from_opened(cls, opened: m.Opened, move: bool = False) -> Target:
@@ -56,6 +58,7 @@ class _Done:
     reason: str | None = None
     moved: bool = False
     trashed: list[str] = field(default_factory=list)
+    out_size: list[int] | None = None
     parts: list[tuple[Path, Path]] = field(default_factory=list)   # (part, final name)
     leave: list[Path] = field(default_factory=list)   # originals that go after the ack
     restore: list[tuple[Path, str]] = field(default_factory=list)  # (original, in trash)
@@ -101,7 +104,7 @@ def carry_out(session: Session, target: Target, item: m.ClaimedImage, decision: 
     report = m.Report(directory=target.directory, file=item.file, outcome=done.outcome,
                       dest=done.dest, companions=list(item.companions), reason=done.reason,
                       box=done.box, batch=batch, moved=done.moved, trashed=done.trashed,
-                      token=item.token)
+                      token=item.token, out_size=done.out_size)
     try:
         reported = session.report(report)
     except DaemonError as exc:
@@ -135,6 +138,8 @@ def perform(target: Target, item: m.ClaimedImage, decision: Decision) -> _Done:
     box = decision.box
     cropped = decision.action == "crop" and box is not None and not imageops.is_full_image(
         box, size)
+    if target.shape is not None and not cropped:   # shaped: a whole image is written too
+        box, cropped = (0, 0, size[0], size[1]), True
     done = _Done("cropped" if cropped else "kept", dest=str(dest),
                  box=list(box) if cropped and box else None, moved=target.move)
     part = out_dir / part_name(item.file, item.token)
@@ -142,9 +147,11 @@ def perform(target: Target, item: m.ClaimedImage, decision: Decision) -> _Done:
         if cropped:
             assert box is not None
             try:
-                imageops.crop_image(src, part, box)
+                written = imageops.crop_image(src, part, box, shape=target.shape,
+                                              png_level=target.png_level)
             except imageops.ImageError as exc:
                 return _Done("failed", reason=str(exc))
+            done.out_size = list(written) if target.shape is not None else None
         else:
             _link_or_copy(src, part, target.move)
         done.parts.append((part, dest))

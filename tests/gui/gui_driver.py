@@ -49,8 +49,10 @@ class Xvfb:
     binds the first free display (or tries the one asked) and writes its number back
     once it accepts connections, so two test runs never race for one number."""
 
-    def __init__(self, numbers: range | None = None) -> None:
+    def __init__(self, numbers: range | None = None,
+                 screen: tuple[int, int] = SCREEN) -> None:
         numbers = display_range() if numbers is None else numbers
+        self.screen = screen
         errors: list[str] = []
         for number in [None] if numbers is None else numbers:
             started = self._start(number, errors)
@@ -65,8 +67,8 @@ class Xvfb:
         read_end, write_end = os.pipe()
         args = ["Xvfb"] + ([f":{number}"] if number is not None else [])
         self.process = subprocess.Popen(
-            [*args, "-displayfd", str(write_end), "-screen", "0", f"{SCREEN[0]}x{SCREEN[1]}x24",
-             "-nolisten", "tcp", "-noreset"],
+            [*args, "-displayfd", str(write_end), "-screen", "0",
+             f"{self.screen[0]}x{self.screen[1]}x24", "-nolisten", "tcp", "-noreset"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, pass_fds=(write_end,))
         os.close(write_end)
         answer = b""
@@ -212,17 +214,20 @@ class Window:
         self.focus()
         self._xdotool("key", "--delay", "40", *keys)
 
-    def drag(self, start: tuple[int, int], end: tuple[int, int], button: int = 1) -> None:
-        """Press at `start`, move in steps, release at `end` (screen pixels)."""
+    def drag(self, start: tuple[int, int], end: tuple[int, int], button: int = 1,
+             hold: str | None = None) -> None:
+        """Press at `start`, move in steps, release at `end` (screen pixels); with `hold`
+        (a key such as "shift") held down all along."""
         self.focus()
         (x1, y1), (x2, y2) = start, end
         steps = [(round(x1 + (x2 - x1) * i / 6), round(y1 + (y2 - y1) * i / 6))
                  for i in range(1, 7)]
         self._pointer = None            # another window's driver may have moved it
-        args = [*self._move_to(x1, y1), "mousedown", str(button)]
+        args = [*self._move_to(x1, y1), *(["keydown", hold] if hold else []),
+                "mousedown", str(button)]
         for x, y in steps:
             args += self._move_to(x, y)
-        args += ["mouseup", str(button)]
+        args += ["mouseup", str(button), *(["keyup", hold] if hold else [])]
         self._xdotool(*args)
 
     def _move_to(self, x: int, y: int) -> list[str]:
@@ -236,6 +241,17 @@ class Window:
             return []
         self._pointer = (x, y)
         return ["mousemove", "--sync", str(x), str(y)]
+
+    def hover(self, x: int, y: int) -> None:
+        """Move the pointer there (no button), as a person looking closer would."""
+        self.focus()
+        self._pointer = None
+        moves = self._move_to(x, y)
+        if moves:
+            self._xdotool(*moves)
+
+    def type_text(self, text: str) -> None:
+        self._xdotool("type", "--delay", "40", text)
 
     def click(self, x: int, y: int) -> None:
         self._pointer = None

@@ -86,23 +86,31 @@ def _services(session: FakeSession, made: list[Any], *, unreachable: bool = Fals
             raise Refused("lease lost")
         return Reported(summary=SUMMARY)
 
-    return Services(make_session=make_session, make_target=lambda opened, move: ("t", move),
+    return Services(make_session=make_session, make_target=lambda opened, move, shape: ("t", move),
                     make_decision=lambda action, box: (action, box), carry_out=carry_out,
                     take_back=lambda target, item: [f"took back {item.file}"],
                     unavailable=(Unavailable,), daemon_error=(Refused,))
 
 
 def _events(backend: bk.Backend, count: int) -> list[bk.Event]:
-    return [backend.events.get(timeout=5) for _ in range(count)]
+    """The next `count` events, leaving out `Saved` (one per image of a submit)."""
+    found: list[bk.Event] = []
+    while len(found) < count:
+        event = backend.events.get(timeout=5)
+        if not isinstance(event, bk.Saved):
+            found.append(event)
+    return found
 
 
 def test_commands_run_in_the_backend_thread_file_work_in_order() -> None:
     session, made = FakeSession(), []
     backend = bk.Backend(_services(session, made), "ipc:///x")
     item = ClaimedImage(file="0.png", path="/w/0.png", position=1)
-    for command in (bk.Discover(["/w"]), bk.Open("/w/a/"), bk.Claim("/w/a/", 2),
+    for command in (bk.Discover(["/w"]), bk.Open("/w/a/"),
+                    bk.Claim(directory="/w/a/", count=2),
                     bk.Submit("/w/a/", "batch-1", [bk.Entry(item, "crop", (1, 2, 3, 4))]),
-                    bk.Undo("/w/a/"), bk.Release("/w/a/", ["1.png"]), bk.Close()):
+                    bk.Undo(directory="/w/a/"), bk.Release(directory="/w/a/", files=["1.png"]),
+                    bk.Close()):
         backend.post(command)
     backend.start()
     notice, *done = _events(backend, 8)
@@ -114,7 +122,8 @@ def test_commands_run_in_the_backend_thread_file_work_in_order() -> None:
     assert [i.file for i in done[2].result.items] == ["0.png", "1.png"]
     assert done[4].result.outcomes == {"0.png": "crop"}
     assert done[5].problems == ["took back 0.png"]
-    assert made == [("0.png", ("crop", (1, 2, 3, 4)), "batch-1", "multicrop-backend")]
+    assert made[0][:3] == ("0.png", ("crop", (1, 2, 3, 4)), "batch-1")
+    assert made[0][3].startswith("multicrop-save")       # file work beside the backend
     assert session.threads == {"multicrop-backend"}
     backend.join(5)
     assert not backend.alive
@@ -139,12 +148,43 @@ def test_a_claim_goes_ahead_of_the_rest_of_a_long_submit() -> None:
     items = [ClaimedImage(file=f"{i}.png", path=f"/w/{i}.png", position=i) for i in range(2)]
     backend.post(bk.Submit("/w/a/", "b", [bk.Entry(i, "keep") for i in items]))
     assert first_saving.wait(5)
-    backend.post(bk.Claim("/w/a/", 3))               # while the first image is being saved
+    backend.post(bk.Claim(directory="/w/a/", count=3))   # while the first image is being saved
     go_on.set()
     _notice, _opened, claimed, submitted = _events(backend, 4)
     assert isinstance(claimed.command, bk.Claim) and isinstance(submitted.command, bk.Submit)
     assert [c[0] for c in session.calls] == ["open", "claim"]
-    assert [m[0] for m in made] == ["0.png", "1.png"]
+    assert sorted(m[0] for m in made) == ["0.png", "1.png"]
+    backend.post(bk.Close())
+    backend.join(5)
+
+
+def test_the_images_of_a_batch_are_saved_at_once_and_counted_down() -> None:
+    session, made = FakeSession(), []
+    services = _services(session, made)
+    inside, both = threading.Lock(), threading.Event()
+    running = [0]
+    plain = services.carry_out
+
+    def carry_out(*args: Any, **kwargs: Any) -> Reported:
+        with inside:
+            running[0] += 1
+            if running[0] == 2:
+                both.set()
+        both.wait(5)          # each waits until the other one is saving too
+        return plain(*args, **kwargs)
+
+    services.carry_out = carry_out
+    backend = bk.Backend(services, None)
+    backend.start()
+    backend.post(bk.Open("/w/a/"))
+    items = [ClaimedImage(file=f"{i}.png", path=f"/w/{i}.png", position=i) for i in range(2)]
+    backend.post(bk.Submit("/w/a/", "b", [bk.Entry(i, "keep") for i in items]))
+    events = [backend.events.get(timeout=5) for _ in range(5)]
+    assert both.is_set()
+    saved = [e for e in events if isinstance(e, bk.Saved)]
+    assert sorted(e.file for e in saved) == ["0.png", "1.png"] and saved[0].batch == "b"
+    assert isinstance(events[-1], bk.Done) and isinstance(events[-1].command, bk.Submit)
+    assert len({m[3] for m in made}) == 2           # two saving threads
     backend.post(bk.Close())
     backend.join(5)
 
@@ -177,9 +217,9 @@ def test_an_unexpected_error_does_not_stop_the_thread() -> None:
     session = FakeSession()
     backend = bk.Backend(_services(session, []), None)
     backend.start()
-    backend.post(bk.Undo("/never/opened/"))          # no target: a KeyError inside
+    backend.post(bk.Undo(directory="/never/opened/"))          # no target: a KeyError inside
     _notice, failed = _events(backend, 2)
-    backend.post(bk.Claim("/w/a/", 1))
+    backend.post(bk.Claim(directory="/w/a/", count=1))
     (claimed,) = _events(backend, 1)
     assert isinstance(failed, bk.Done) and failed.error and "KeyError" in failed.error
     assert isinstance(claimed, bk.Done) and claimed.error is None

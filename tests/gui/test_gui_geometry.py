@@ -137,5 +137,31 @@ def test_suggestions_are_clamped_and_ordered() -> None:
 
 
 def test_pixels_are_whole_and_inside() -> None:
-    assert Box(-0.4, 0.6, 100.5, 4000.2).pixels(100, 50) == (0, 1, 100, 50)
+    assert Box(-0.4, 0.6, 100.5, 4000.2).pixels(100, 50) == (0, 0, 100, 50)
     assert Box(99.9, 10, 100.0, 10.1).pixels(100, 50) == (99, 10, 100, 11)
+
+
+def test_the_locked_original_aspect_is_exact_on_a_4k_square() -> None:
+    """Seen: 2300×2301, 3265×3264, 1862×1863 with `original` on 4096² images."""
+    from fractions import Fraction
+
+    square = Fraction(1)
+    for box in (Box(100.3, 200.6, 2400.2, 2501.4), Box(0, 0, 3265.4, 3264.2),
+                Box(17.5, 3.5, 1879.6, 1866.9)):
+        left, top, right, bottom = box.pixels(4096, 4096, square)
+        assert right - left == bottom - top
+    left, top, right, bottom = Box(0.2, 0, 1600.4, 900.3).pixels(4096, 4096, Fraction(16, 9))
+    assert (right - left) * 9 == (bottom - top) * 16
+
+
+def test_moving_never_changes_the_size_in_pixels() -> None:
+    """Seen: moving a rectangle by its centre handle changed its size by 1 px."""
+    start = Box(100.0, 100.0, 2400.4, 2400.4)
+    sizes = set()
+    for step in range(40):
+        offset = step * 0.37
+        left, top, right, bottom = Box(start.left + offset, start.top + offset / 3,
+                                       start.right + offset, start.bottom + offset / 3
+                                       ).pixels(4096, 4096)
+        sizes.add((right - left, bottom - top))
+    assert len(sizes) == 1

@@ -1,4 +1,4 @@
-"""`multicrop --auto keep|center` and `--show-progress`: the crop tool without a window.
+"""`multicrop --auto keep|center|suggest` and `--show-progress`: the crop tool without a window.
 
 Prints the seed's start/resume messages, a line per image and the progress
 display as it goes, in multi-directory mode directory by directory. A corrupt
@@ -15,7 +15,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from crop_client import imageops
+from crop_client import imageops, shaping
 from crop_client.aspect import center_box
 from crop_client.errors import DaemonError, DaemonUnavailable, explain
 from crop_client.multicrop.options import Options
@@ -147,7 +147,8 @@ def _one_directory(session: Session, directory: str, options: Options,
     opened = session.open(directory, output_dir=options.output_dir,
                           progress_dir=options.progress_dir, reset=options.reset_progress,
                           retry_skipped=options.retry_skipped, retry_failed=options.retry_failed,
-                          move=options.move)
+                          move=options.move,
+                          output_shape=options.shape.text() if options.shape else None)
     summary = opened.summary
     opening = start_lines(summary)
     for line in opening:
@@ -155,6 +156,9 @@ def _one_directory(session: Session, directory: str, options: Options,
     for note in opened.messages:
         say(f"⚠️  {note}")
     target = Target.from_opened(opened, options.move)
+    target.png_level = options.png_level
+    stored = summary.output_shape or (options.shape.text() if options.shape else None)
+    target.shape = shaping.parse(stored) if stored else None
     done = 0
     last: m.Summary = summary
     current = None
@@ -180,6 +184,11 @@ def _one_directory(session: Session, directory: str, options: Options,
             outcome = reported.outcome
             say(f"{MARK.get(outcome, '•')} [{item.position}/{last.total_images}] {item.file}"
                 f"{'' if outcome in ('cropped', 'kept') else ' ' + outcome}")
+            if target.shape is not None and decision.box is not None:
+                warning = shaping.plan(target.shape, decision.box[2] - decision.box[0],
+                                       decision.box[3] - decision.box[1]).warning
+                if warning:
+                    say(f"⚠️  {item.file}: {warning}")
             if done % DISPLAY_EVERY == 0:
                 _display(last, current)
             CTRL_C.check()
@@ -206,4 +215,26 @@ def _decide(item: m.ClaimedImage, options: Options) -> Decision:
         width, height = imageops.oriented_size(Path(item.path))
     except (imageops.ImageError, OSError):
         return Decision("keep")  # carry_out finds the same problem and reports it failed
-    return Decision("crop", center_box(width, height, options.aspect.for_image(width, height)))
+    ratio = options.aspect.for_image(width, height)
+    if options.auto == "suggest":
+        return Decision("crop", _suggested(item, width, height, ratio))
+    return Decision("crop", center_box(width, height, ratio))
+
+
+def _suggested(item: m.ClaimedImage, width: int, height: int,
+               ratio: float | None) -> tuple[int, int, int, int]:
+    """The content-aware crop (suggest.py) from a reduced decode; a `.decision` wins."""
+    from crop_client import suggest
+    from crop_client.multicrop.gui.geometry import suggestion_box
+    from crop_client.multicrop.gui.preview import load_picture
+    from crop_client.multicrop.gui.suggestion import suggestion_for
+
+    given = suggestion_for(item.path, list(item.companions)).coords
+    box = suggestion_box(given, width, height) if given else None
+    if box is not None:
+        return box.pixels(width, height)
+    try:
+        picture, _ = load_picture(item.path, (suggest.WORK_SIDE * 2, suggest.WORK_SIDE * 2))
+    except Exception:   # unreadable: the file work reports it failed
+        return center_box(width, height, ratio)
+    return suggest.suggest_box(picture, width, height, ratio)

@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crop_client.aspect import Aspect, parse_aspect
+from crop_client.shaping import Shape
 
-AUTO_MODES = ("keep", "center")
+AUTO_MODES = ("keep", "center", "suggest")
 """The values of `--auto`, in the order `--help` lists them."""
 
 
@@ -27,3 +28,6 @@ class Options:
     auto: str | None = None      # one of AUTO_MODES, or None for the window
     limit: int | None = None
     endpoint: str | None = None  # None: $CROPD_ENDPOINT or the default
+    shape: Shape | None = None   # --fit / --max-side / --exact (+ --upscale)
+    png_level: int | None = None  # --png-level; None: imageops.PNG_LEVEL
+    suggest: str = "off"         # --suggest off|saliency

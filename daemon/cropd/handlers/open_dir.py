@@ -28,6 +28,9 @@ def handle(state: State, ctx: Ctx, req: m.Open) -> m.Opened:
         notes.append("Progress reset: starting afresh (the old file is kept as .bak)")
     notes += rescan.at_open(state, found)
     notes += leftovers.settle(found)
+    if req.output_shape and req.output_shape != found.tracker.progress.output_shape:
+        state.emit(found, "shape", client=client, ctx=ctx, shape=req.output_shape)
+        notes.append(f"Outputs are shaped: {req.output_shape}")
     before = summary(found)
     started = sessions.begin(state, found, client)
     found.clients.add(client.id)

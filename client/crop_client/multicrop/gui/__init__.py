@@ -1,11 +1,14 @@
 """The crop window of `multicrop` (without `--auto`): `run_window(options) -> exit code`.
 
 Modules, from the inside out: geometry (boxes, mapping, drags), suggestion
-(`.decision` files), preview (reduced decoding, prefetch), batch (the batch
-on screen and what submit does), backend (the thread that owns the Session
-and does the file work), panel (one image column), keys (SPEC's key table),
-window (the Tk window and the flow of batches), instrument (debug outputs
-for tests and the benchmark).
+(`.decision` files), preview (reduced decoding, saliency maps, prefetch),
+batch (the batch on screen and what submit does), backend (the thread that
+owns the Session and does the file work), flow (the window's rules without
+Tk: events in, commands and a render model out; with precision and view),
+panel (one image column,
+the loupe), keys (SPEC's key table and the new keys), window (draws the
+flow's view and binds keys), instrument (debug outputs for tests and the
+benchmark).
 """
 
 from __future__ import annotations
@@ -40,9 +43,17 @@ def run_window(options: Options, services: Services | None = None) -> int:
 
     if services is None:
         from crop_client.multicrop.gui.services import real_services
-        services = real_services()
+        services = real_services(options.png_level)
+    suggest = options.suggest == "saliency"
+    if suggest:
+        from crop_client import suggest as engine
+
+        if engine.problem():
+            print(f"multicrop: {engine.problem()}", file=sys.stderr, flush=True)
+            suggest = False
     backend = Backend(services, options.endpoint)
-    window = CropWindow(root, options, backend, Instrument())
+    window = CropWindow(root, options, backend, Instrument(), shape=options.shape,
+                        suggest=suggest)
     backend.start()
     window.start()
     try:

@@ -12,16 +12,21 @@ undo always follows the submit it takes back.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import queue
 import threading
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor, TimeoutError
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
-from crop_client.multicrop.gui.services import Services, SessionLike
-from crop_protocol.messages import ClaimedImage, Opened, Reported
+from crop_client.multicrop.gui.services import Services
+from crop_protocol.messages import Claim, ClaimedImage, Opened, Release, Reported, Undo
 
 # --- commands -------------------------------------------------------------------
+# Claim, Undo and Release are the wire requests themselves (crop_protocol.messages); the
+# commands below say more than a request does (what to do on this side).
 
 
 @dataclass
@@ -39,11 +44,15 @@ class Open:
     retry_failed: bool = False
     move: bool = False
     leave_started: bool = False     # --no-resume: a directory with progress is left alone
+    output_shape: str | None = None  # --fit/--max-side/--exact as stored (shaping.py)
 
 
 @dataclass
-class Claim:
+class Jump:
+    """`g`: lease image N (1-based, in name order) or the image named `query`, and the ones
+    after it up to `count`."""
     directory: str
+    query: str
     count: int
 
 
@@ -62,23 +71,18 @@ class Submit:
 
 
 @dataclass
-class Undo:
-    directory: str
-
-
-@dataclass
-class Release:
-    directory: str
-    files: list[str] | None = None
-
-
-@dataclass
 class Close:
     pass
 
 
-Command = Discover | Open | Claim | Submit | Undo | Release | Close
-QUICK = (Discover, Open, Claim, Release)
+SAVERS = max(2, min(3, os.cpu_count() or 2))   # images of a batch saved at once
+
+Command: TypeAlias = Discover | Open | Claim | Jump | Submit | Undo | Release | Close
+QUICK = (Discover, Open, Claim, Jump, Release)
+
+
+class JumpError(Exception):
+    """`g` named no image of the folder; the text says so in one line."""
 
 # --- results --------------------------------------------------------------------
 
@@ -89,11 +93,21 @@ class Done:
     result: Any = None          # the reply, or a small summary of the work (see each handler)
     error: str | None = None
     problems: list[str] = field(default_factory=list)
+    code: str | None = None         # the daemon's error code, when it refused
+    message: str | None = None      # the error without its code, for people
 
 
 @dataclass
 class Notice:
     text: str
+
+
+@dataclass
+class Saved:
+    """One image of a submit is written and reported (the "saving n…" count goes down)."""
+    directory: str
+    file: str
+    batch: str
 
 
 @dataclass
@@ -103,7 +117,7 @@ class Fatal:
     message: str
 
 
-Event = Done | Notice | Fatal
+Event = Done | Notice | Saved | Fatal
 
 
 @dataclass
@@ -121,10 +135,12 @@ class Backend:
         self._slow: deque[Command] = deque()      # submit, undo, close: in order
         self._waiting = threading.Semaphore(0)    # one count per command posted
         self._lock = threading.Lock()
-        self._session: SessionLike | None = None
+        self._session: Any = None     # a Serialized SessionLike
         self._targets: dict[str, Any] = {}
         self._opened: dict[str, Opened] = {}
         self._thread = threading.Thread(target=self._run, name="multicrop-backend", daemon=True)
+        self._savers = ThreadPoolExecutor(max_workers=SAVERS, thread_name_prefix="multicrop-save",
+                                          initializer=_behind_the_window)
 
     def start(self) -> None:
         self._thread.start()
@@ -165,8 +181,8 @@ class Backend:
 
     def _run(self) -> None:
         try:
-            self._session = self.services.make_session(
-                self.endpoint, program="multicrop", on_notice=self._notice)
+            self._session = Serialized(self.services.make_session(
+                self.endpoint, program="multicrop", on_notice=self._notice))
         except self.services.unavailable as error:
             self.events.put(Fatal(2, f"cannot reach the crop daemon: {error}"))
             return
@@ -195,7 +211,10 @@ class Backend:
         except self.services.daemon_error as error:
             if isinstance(command, Discover):
                 return Fatal(1, _one_line(error))
-            return Done(command, error=_one_line(error))
+            return Done(command, error=_one_line(error), code=getattr(error, "code", None),
+                        message=getattr(error, "message", None))
+        except JumpError as error:
+            return Done(command, error=str(error), message=str(error))
         except Exception as error:   # a bug or a full disk must not kill the thread
             return Done(command, error=f"{type(error).__name__}: {_one_line(error)}")
 
@@ -217,12 +236,18 @@ class Backend:
             opened = session.open(command.directory, output_dir=command.output_dir,
                                   progress_dir=command.progress_dir, reset=command.reset,
                                   retry_skipped=command.retry_skipped,
-                                  retry_failed=command.retry_failed, move=command.move)
+                                  retry_failed=command.retry_failed, move=command.move,
+                                  output_shape=command.output_shape)
             self._opened[command.directory] = opened
-            self._targets[command.directory] = self.services.make_target(opened, command.move)
+            shape = opened.summary.output_shape or command.output_shape
+            self._targets[command.directory] = self.services.make_target(
+                opened, command.move, shape)
             return Done(command, opened)
         if isinstance(command, Claim):
             return Done(command, session.claim(command.directory, command.count))
+        if isinstance(command, Jump):
+            names = _jump_names(command)
+            return Done(command, session.claim_files(command.directory, names))
         if isinstance(command, Submit):
             return self._submit(command)
         if isinstance(command, Undo):
@@ -232,22 +257,38 @@ class Backend:
         raise TypeError(f"unknown command {command!r}")
 
     def _submit(self, command: Submit) -> Done:
+        """The images' file work runs in `SAVERS` threads at once (Pillow lets go of the GIL
+        while it encodes, so both cores work); the backend thread meanwhile runs claims and
+        the like, and collects the results in order."""
         target = self._targets[command.directory]
-        summary = None
         outcomes: dict[str, str] = {}
         problems: list[str] = []
-        for entry in command.entries:
-            self._run_quick()
-            decision = self.services.make_decision(entry.action, entry.box)
-            try:
-                reported: Reported = self.services.carry_out(
-                    self._session, target, entry.item, decision, batch=command.batch)
-            except Exception as error:   # daemon trouble or a full disk: say so, go on
-                outcomes[entry.item.file] = "error"
-                problems.append(f"{entry.item.file}: {_one_line(error)}")
+        futures = [(entry, self._savers.submit(
+            self.services.carry_out, self._session, target, entry.item,
+            self.services.make_decision(entry.action, entry.box), batch=command.batch))
+            for entry in command.entries]
+        summary = None
+        for entry, future in futures:
+            while True:
+                self._run_quick()
+                try:
+                    reported: Reported = future.result(timeout=0.02)
+                    break
+                except TimeoutError:
+                    continue
+                except Exception as error:   # daemon trouble or a full disk: say so, go on
+                    outcomes[entry.item.file] = "error"
+                    problems.append(f"{entry.item.file}: {_one_line(error)}")
+                    reported = None  # type: ignore[assignment]
+                    break
+            if reported is None:
                 continue
-            summary = reported.summary
+            # reports of one batch arrive in any order; within one submit the counts only
+            # grow, so the largest is the newest
+            if summary is None or _count(reported.summary) >= _count(summary):
+                summary = reported.summary
             outcomes[entry.item.file] = entry.action
+            self.events.put(Saved(command.directory, entry.item.file, command.batch))
         return Done(command, SubmitResult(summary, outcomes), problems=problems)
 
     def _undo(self, command: Undo) -> Done:
@@ -260,12 +301,67 @@ class Backend:
         return Done(command, undone, problems=problems)
 
     def _close(self) -> None:
+        self._savers.shutdown(wait=True)
         if self._session is None:
             return
         try:
             self._session.close()
         except Exception as error:   # leaving anyway: the daemon frees leases of gone clients
             self.events.put(Notice(f"closing the session: {_one_line(error)}"))
+
+
+SAVER_NICE = 8   # how much the saving threads give way to decoding the next batch
+
+
+def _behind_the_window() -> None:
+    """A saving thread runs at a lower priority (Linux sets it per thread), so that the
+    next batch's pictures decode first: the person never waits on a save."""
+    # not Linux, or not allowed: save at normal priority
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), SAVER_NICE)
+
+
+def _count(summary: Any) -> tuple[int, int]:
+    return (summary.completed_count, summary.session_images)
+
+
+class Serialized:
+    """A Session used from the backend thread and the saving threads: one call at a time
+    (a Session's connection is not thread-safe)."""
+
+    def __init__(self, session: Any) -> None:
+        self._session = session
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._session, name)
+        if not callable(value):
+            return value
+
+        def locked(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                return value(*args, **kwargs)
+        return locked
+
+
+def _jump_names(command: Jump) -> list[str]:
+    from pathlib import Path
+
+    from crop_progress.scan import scan_directory
+
+    images = scan_directory(Path(command.directory)).images
+    query = command.query.strip()
+    if query.isdigit():
+        index = int(query) - 1
+        if not 0 <= index < len(images):
+            raise JumpError(f"there is no image {query}: the folder has {len(images)}")
+    else:
+        matches = [i for i, name in enumerate(images) if name == query] or \
+            [i for i, name in enumerate(images) if name.lower().startswith(query.lower())]
+        if not matches:
+            raise JumpError(f"no image named {query!r} in this folder")
+        index = matches[0]
+    return images[index:index + max(1, command.count)]
 
 
 def _one_line(error: BaseException) -> str:

@@ -2,15 +2,20 @@
 
 A `Slot` is one claimed image in one column. Its rectangle starts as the
 whole image, the largest centred box of the aspect, or a `.decision`
-suggestion (shown as a suggestion until touched). Submitting turns each slot
-into an action: `delete` or `skip` when marked, `keep` when the rectangle is
-the whole image (copied, never re-encoded), else `crop` with the box. An undone
-batch comes back as it was submitted: same marks, same rectangles.
+suggestion (shown as a suggestion until touched). The rectangle the person
+drew is kept apart (`drawn`): a new aspect preset re-fits that one, never the
+last fitted box, so cycling the presets gives it back. A computed suggestion
+(`--suggest saliency`) is offered beside the rectangle until adopted.
+Submitting turns each slot into an action: `delete` or `skip` when marked,
+`keep` when the rectangle is the whole image (copied, never re-encoded), else
+`crop` with the box, rounded to whole pixels of exactly the locked aspect. An
+undone batch comes back as it was submitted: same marks, same rectangles.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Literal
 
 import msgspec
@@ -33,6 +38,9 @@ class AspectState:
     def ratio(self, full_w: int, full_h: int) -> float | None:
         return self.aspect.for_image(full_w, full_h) if self.locked else None
 
+    def exact(self, full_w: int, full_h: int) -> Fraction | None:
+        return self.aspect.exact(full_w, full_h) if self.locked else None
+
     def describe(self) -> str:
         if self.aspect.name == "free":
             return "free"
@@ -44,9 +52,11 @@ class Slot:
     item: ClaimedImage
     preview: Preview | None = None
     box: Box | None = None
-    suggested: bool = False       # the box is a `.decision` suggestion nobody touched yet
+    suggested: bool = False       # the box is a suggestion nobody touched yet
     touched: bool = False         # the person moved, drew, reset or re-aspected the box
     mark: Mark = None
+    drawn: Box | None = None      # what the person last drew or reset (presets re-fit it)
+    origin: Box | None = None     # the `.decision` suggestion the box started at
 
     @property
     def full_size(self) -> tuple[int, int] | None:
@@ -67,12 +77,36 @@ class Slot:
         if self.box is not None:              # set before decoding (an undone batch)
             return
         if suggested is not None:
-            self.box, self.suggested = suggested, True
+            self.box, self.suggested, self.origin = suggested, True, suggested
         else:
             self.box = centre_box(full_w, full_h, aspect.ratio(full_w, full_h))
 
     def set_box(self, box: Box) -> None:
-        self.box, self.touched, self.suggested = box, True, False
+        """The person drew, moved, resized, nudged or reset the rectangle."""
+        self.box, self.touched, self.suggested, self.drawn = box, True, False, box
+
+    def computed(self, aspect: AspectState) -> Box | None:
+        """The content-aware suggestion (`--suggest saliency`) for the aspect, or None."""
+        preview = self.preview
+        if preview is None or preview.saliency is None or self.full_size is None:
+            return None
+        if preview.suggestion.coords is not None:   # a `.decision` suggestion wins
+            return None
+        from crop_client import suggest
+
+        full_w, full_h = self.full_size
+        ratio = aspect.ratio(full_w, full_h)
+        fractions = suggest.best_window(preview.saliency, ratio)
+        return Box.of(suggest.to_pixels(fractions, full_w, full_h, ratio))
+
+    def adopt(self, aspect: AspectState) -> bool:
+        """Take the computed suggestion as the rectangle; False when there is none."""
+        box = self.computed(aspect)
+        if box is None:
+            return False
+        self.box, self.touched, self.suggested, self.drawn, self.origin = \
+            box, True, True, None, box
+        return True
 
     def reset(self) -> None:
         """`x c v`: back to the whole image."""
@@ -85,18 +119,19 @@ class Slot:
             return
         full_w, full_h = self.full_size
         ratio = aspect.ratio(full_w, full_h)
-        if self.touched or self.suggested:
-            new = fit_ratio(self.box, ratio, full_w, full_h)
-            if new != self.box:
-                self.set_box(new)
+        source = self.drawn if self.drawn is not None else self.origin
+        if source is not None:
+            self.box = fit_ratio(source, ratio, full_w, full_h)
         else:
             self.box = centre_box(full_w, full_h, ratio)
 
     def toggle(self, mark: Literal["delete", "skip"]) -> None:
         self.mark = None if self.mark == mark else mark
 
-    def action(self) -> tuple[str, tuple[int, int, int, int] | None]:
-        """What submit does with this image: (action, box in full-resolution pixels)."""
+    def action(self, aspect: AspectState | None = None
+               ) -> tuple[str, tuple[int, int, int, int] | None]:
+        """What submit does with this image: (action, box in full-resolution pixels),
+        of exactly the aspect when it is locked."""
         if self.mark is not None:
             return (self.mark, None)
         if not self.readable or self.box is None or self.full_size is None:
@@ -104,7 +139,11 @@ class Slot:
         full_w, full_h = self.full_size
         if self.box.is_full(full_w, full_h):
             return ("keep", None)
-        return ("crop", self.box.pixels(full_w, full_h))
+        exact = aspect.exact(full_w, full_h) if aspect is not None else None
+        box = self.box.pixels(full_w, full_h, exact)
+        if box == (0, 0, full_w, full_h):
+            return ("keep", None)
+        return ("crop", box)
 
     def changed(self) -> bool:
         return self.mark is not None or self.touched
@@ -136,12 +175,12 @@ class Batch:
     def changed(self) -> bool:
         return any(slot.changed() for slot in self.slots)
 
-    def actions(self, keep_all: bool = False) -> list[tuple[ClaimedImage, str,
-                                                          tuple[int, int, int, int] | None]]:
+    def actions(self, keep_all: bool = False, aspect: AspectState | None = None
+                ) -> list[tuple[ClaimedImage, str, tuple[int, int, int, int] | None]]:
         if keep_all:   # an unreadable image is still offered to the file work, to fail
             return [(slot.item, "keep" if slot.readable else "crop", None)
                     for slot in self.slots]
-        return [(slot.item, *slot.action()) for slot in self.slots]
+        return [(slot.item, *slot.action(aspect)) for slot in self.slots]
 
 
 def batch_from_undone(folder: str, items: list[UndoneItem], history: list[Batch],
@@ -149,6 +188,11 @@ def batch_from_undone(folder: str, items: list[UndoneItem], history: list[Batch]
     """The batch an undo gives back, as it was submitted: its pictures (no decoding when
     they are still in `history`), marks and rectangles."""
     earlier = {slot.item.file: slot for batch in reversed(history) for slot in batch.slots}
+    places = {slot.item.file: (batch.serial, index) for batch in history
+              for index, slot in enumerate(batch.slots)}
+    # the images of a batch are saved at once, so their reports (the undo's order) may be
+    # in any order: show them in the columns they were submitted from
+    items = sorted(items, key=lambda i: places.get(i.file, (1 << 62, 0)))
     slots: list[Slot] = []
     for item in items:
         old = earlier.get(item.file)
@@ -162,8 +206,10 @@ def batch_from_undone(folder: str, items: list[UndoneItem], history: list[Batch]
                      else "skip" if item.outcome == "skipped" else None)
         if item.box:
             slot.box, slot.touched = Box.of(item.box), True
+            slot.drawn = old.drawn if old is not None and old.drawn is not None else slot.box
         elif old is not None:
             slot.box, slot.touched, slot.suggested = old.box, old.touched, old.suggested
+            slot.drawn, slot.origin = old.drawn, old.origin
         if slot.preview is not None and slot.box is None:
             slot.start(slot.preview, aspect)
         slots.append(slot)

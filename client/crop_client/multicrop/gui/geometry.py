@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Literal
 
 Handle = Literal["nw", "n", "ne", "e", "se", "s", "sw", "w", "move"]
@@ -21,7 +22,8 @@ HANDLES: tuple[Handle, ...] = ("nw", "ne", "se", "sw", "n", "e", "s", "w", "move
 GRAB_RADIUS = 14        # screen pixels around a handle that grab it
 HANDLE_SIZE = 11        # drawn side of a handle square, screen pixels
 MIN_DRAG = 5            # screen pixels a new rectangle must span, as in the origin tool
-MIN_SIDE = 1.0          # image pixels: the smallest box side
+MIN_SIDE = 1.0          # image pixels: the smallest box side while dragging
+MIN_CROP = 16           # image pixels: a crop narrower or lower than this is refused
 
 
 @dataclass(frozen=True)
@@ -54,13 +56,23 @@ class Box:
     def centre(self) -> tuple[float, float]:
         return ((self.left + self.right) / 2, (self.top + self.bottom) / 2)
 
-    def pixels(self, width: int, height: int) -> tuple[int, int, int, int]:
-        """Whole pixels inside a width x height image, at least one pixel each way."""
-        left = min(max(0, round(self.left)), width - 1)
-        top = min(max(0, round(self.top)), height - 1)
-        right = min(max(left + 1, round(self.right)), width)
-        bottom = min(max(top + 1, round(self.bottom)), height)
-        return (left, top, right, bottom)
+    def pixels(self, width: int, height: int,
+               ratio: Fraction | None = None) -> tuple[int, int, int, int]:
+        """Whole pixels inside a width x height image, at least one pixel each way.
+
+        The size is rounded once and the place once, so moving a box never changes
+        its size; with a `ratio` (exact, as a fraction) a box of that ratio keeps it
+        exactly where whole pixels allow (see `exact_size`)."""
+        box_w = min(max(1, round(self.width)), width)
+        box_h = min(max(1, round(self.height)), height)
+        # only a box already of the ratio (up to rounding) is held to it exactly: a
+        # `.decision` box of another shape stays as it was suggested
+        if ratio and abs(self.width - self.height * float(ratio)) <= 2.0 * max(1.0, float(ratio)):
+            box_w, box_h = exact_size(self.width, self.height, ratio, width, height)
+        cx, cy = self.centre
+        left = min(max(0, round(cx - box_w / 2)), width - box_w)
+        top = min(max(0, round(cy - box_h / 2)), height - box_h)
+        return (left, top, left + box_w, top + box_h)
 
     def is_full(self, width: int, height: int) -> bool:
         return self.pixels(width, height) == (0, 0, width, height)
@@ -99,6 +111,21 @@ class ImageView:
     def contains(self, x: float, y: float) -> bool:
         return (self.origin_x <= x < self.origin_x + self.shown_w
                 and self.origin_y <= y < self.origin_y + self.shown_h)
+
+
+def exact_size(width: float, height: float, ratio: Fraction, full_w: int,
+               full_h: int) -> tuple[int, int]:
+    """Whole-pixel size nearest width × height with exactly `ratio` (p:q) when a multiple of
+    p × q is near enough (p at most an eighth of the width), else the width rounded and the
+    height following it; never outside the image."""
+    p, q = ratio.numerator, ratio.denominator
+    if p <= max(1.0, width / 8) and q <= max(1.0, height / 8):
+        k = max(1, min(round(width / p), full_w // p, full_h // q))
+        if k >= 1 and k * p <= full_w and k * q <= full_h:
+            return (k * p, k * q)
+    box_w = min(max(1, round(width)), full_w)
+    box_h = min(max(1, round(box_w / float(ratio))), full_h)
+    return (box_w, box_h)
 
 
 def fit_view(full_w: int, full_h: int, canvas_w: int, canvas_h: int,
@@ -326,12 +353,12 @@ class Move(Drag):
 
 
 def start_drag(view: ImageView, box: Box, x: float, y: float, ratio: float | None,
-               *, move_anywhere: bool = False) -> Drag:
+               *, move_anywhere: bool = False, radius: float = GRAB_RADIUS) -> Drag:
     """The gesture a press at (x, y) begins: move with the right button or the centre handle,
     resize on a handle, otherwise draw a new rectangle."""
     if move_anywhere:
         return Move(view, box, x, y, ratio)
-    handle = hit_handle(view, box, x, y)
+    handle = hit_handle(view, box, x, y, radius)
     if handle == "move":
         return Move(view, box, x, y, ratio)
     if handle is not None:

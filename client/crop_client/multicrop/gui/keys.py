@@ -33,7 +33,17 @@ KEYS: tuple[Key, ...] = (
     Key(_letter("p"), "prev_dir"),
     Key((*_letter("q"), "<Escape>"), "quit"),
     Key(("<question>", "<F1>"), "help"),
+    Key(("<KeyPress-s>",), "adopt"),
+    Key(("<KeyPress-S>",), "adopt_all"),
+    Key(_letter("g"), "jump"),
+    Key(("<Tab>",), "edge"),
 )
+
+# Ctrl+arrows nudge the active edge by 1 px, with Shift by 10: (sequence, dx, dy).
+NUDGES: tuple[tuple[str, int, int], ...] = tuple(
+    (f"<Control-{shift}{arrow}>", dx * step, dy * step)
+    for shift, step in (("", 1), ("Shift-", 10))
+    for arrow, dx, dy in (("Left", -1, 0), ("Right", 1, 0), ("Up", 0, -1), ("Down", 0, 1)))
 
 COLUMN_KEYS: tuple[tuple[str, str, str], ...] = (("1", "w", "x"), ("2", "e", "c"), ("3", "r", "v"))
 
@@ -49,10 +59,16 @@ HELP_ROWS: tuple[tuple[str, str], ...] = (
     ("n / p", "next / previous directory (several directories)"),
     ("q  Esc", "quit (with unsubmitted changes, the first press warns)"),
     ("?", "show the keys"),
+    ("s  /  S", "adopt the suggestion (dashed) for the image under the pointer / the batch"),
+    ("Ctrl+arrows", "nudge the active edge by 1 px (with Shift: 10 px)"),
+    ("Tab", "choose the edge the nudges move: right, bottom, left, top"),
+    ("g", "go to image N or to a name"),
     ("", ""),
     ("mouse", "drag on an image to draw a new rectangle"),
     ("", "drag a handle to resize; drag the centre handle"),
     ("", "or drag with the right button to move it"),
+    ("", "the loupe shows the pixels under the pointer at 2:1"),
+    ("", "with Shift held, a drag snaps to the nearest --fit bucket's ratio"),
 )
 
 

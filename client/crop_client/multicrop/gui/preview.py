@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from PIL import Image, ImageOps
 
@@ -33,6 +34,7 @@ class Preview:
     full_size: tuple[int, int] | None    # oriented full-resolution size
     suggestion: Suggestion
     error: str | None = None
+    saliency: Any = None                 # --suggest saliency: the small saliency map
 
 
 def oriented_size(image: Image.Image) -> tuple[int, int]:
@@ -94,15 +96,35 @@ def _to_rgb(picture: Image.Image) -> Image.Image:
         else picture.convert("RGB")
 
 
-def load_preview(item: ClaimedImage, canvas: tuple[int, int]) -> Preview:
-    """Never raises: an unreadable image becomes a Preview with an error to show."""
+def load_preview(item: ClaimedImage, canvas: tuple[int, int],
+                 saliency: bool = False) -> Preview:
+    """Never raises: an unreadable image becomes a Preview with an error to show. With
+    `saliency`, the saliency map of the decoded picture comes along (suggest.py)."""
     suggestion = suggestion_for(item.path, list(item.companions))
     try:
         picture, full_size = load_picture(item.path, canvas)
     except Exception as error:   # any decoder failure is the image's problem, not ours
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         return Preview(item, None, None, suggestion, error=reason[:120])
-    return Preview(item, picture, full_size, suggestion)
+    found = None
+    if saliency:
+        from crop_client import suggest
+
+        try:
+            found = suggest.spectral_map(suggest.small(picture))
+        except Exception:   # no engine, or it failed on this picture: no suggestion
+            found = None
+    return Preview(item, picture, full_size, suggestion, saliency=found)
+
+
+def load_full(path: str) -> Image.Image | None:
+    """The image at full resolution, upright, in RGB: what the loupe shows. None if unreadable."""
+    try:
+        with Image.open(path) as source:
+            source.load()
+            return _to_rgb(ImageOps.exif_transpose(source) or source)
+    except Exception:   # the loupe is a help, not a must
+        return None
 
 
 class Prefetcher:
@@ -113,8 +135,12 @@ class Prefetcher:
             workers = max(2, min(3, os.cpu_count() or 2))
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="preview")
 
-    def fetch(self, item: ClaimedImage, canvas: tuple[int, int]) -> Future[Preview]:
-        return self._pool.submit(load_preview, item, canvas)
+    def fetch(self, item: ClaimedImage, canvas: tuple[int, int],
+              saliency: bool = False) -> Future[Preview]:
+        return self._pool.submit(load_preview, item, canvas, saliency)
+
+    def fetch_full(self, path: str) -> Future[Image.Image | None]:
+        return self._pool.submit(load_full, path)
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -26,10 +26,12 @@ class SessionLike(Protocol):
     def open(self, directory: str, *, output_dir: str | None = None,
              progress_dir: str | None = None, reset: bool = False,
              retry_skipped: bool = False, retry_failed: bool = False,
-             move: bool = False, read_only: bool = False) -> Opened: ...
+             move: bool = False, read_only: bool = False,
+             output_shape: str | None = None) -> Opened: ...
     def discover(self, directory: str) -> list[str]: ...
     def show(self, directory: str, progress_dir: str | None = None) -> Any: ...
     def claim(self, directory: str, count: int = 1) -> Claimed: ...
+    def claim_files(self, directory: str, files: list[str]) -> Claimed: ...
     def undo(self, directory: str) -> Undone: ...
     def release(self, directory: str, files: list[str] | None = None) -> int: ...
     def close(self) -> None: ...
@@ -40,7 +42,7 @@ class Services:
     """Factories and functions of crop_client that the window calls, in its backend thread."""
 
     make_session: Callable[..., SessionLike]            # Session(endpoint, program=, on_notice=)
-    make_target: Callable[[Opened, bool], Any]           # Target.from_opened(opened, move)
+    make_target: Callable[[Opened, bool, str | None], Any]   # (opened, move, output_shape)
     make_decision: Callable[[str, tuple[int, int, int, int] | None], Any]   # Decision
     carry_out: Callable[..., Reported]                   # (session, target, item, decision, batch=)
     take_back: Callable[[Any, UndoneItem], list[str]]    # (target, undone item) -> problems
@@ -48,19 +50,49 @@ class Services:
     daemon_error: tuple[type[BaseException], ...] = ()   # DaemonError
 
 
-def real_services() -> Services:
-    from crop_client import work
+def real_services(png_level: int | None = None) -> Services:
+    from crop_client import shaping, work
     from crop_client.session import DaemonError, DaemonUnavailable, Session
 
+    def make_session(endpoint: str | None, **kwargs: Any) -> SessionLike:
+        return _WithJump(Session(endpoint, **kwargs))
+
+    def make_target(opened: Opened, move: bool, shape: str | None) -> Any:
+        target = work.Target.from_opened(opened, move)
+        target.shape = shaping.parse(shape) if shape else None
+        target.png_level = png_level
+        return target
+
     return Services(
-        make_session=Session,
-        make_target=work.Target.from_opened,
+        make_session=make_session,
+        make_target=make_target,
         make_decision=lambda action, box: work.Decision(action, box),  # type: ignore[arg-type]
         carry_out=work.carry_out,
         take_back=work.take_back,
         unavailable=(DaemonUnavailable,),
         daemon_error=(DaemonError,),
     )
+
+
+class _WithJump:
+    """A Session that can also lease named images (`g`): `Claim(files=...)`, which the
+    daemon grants for pending images nobody holds."""
+
+    def __init__(self, session: Any) -> None:
+        self._session = session
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
+
+    def claim_files(self, directory: str, files: list[str]) -> Claimed:
+        from crop_protocol import messages as m
+
+        claimed: Claimed = self._session.call(m.Claim(directory=directory, files=files),
+                                              m.Claimed)
+        with self._session._lock:   # so a daemon restart leases them again, as claim() does
+            self._session._held.setdefault(directory, set()).update(
+                i.file for i in claimed.items)
+        return claimed
 
 
 __all__ = ["Claimed", "ClaimedImage", "Services", "SessionLike", "real_services"]
