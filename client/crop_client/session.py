@@ -137,7 +137,8 @@ class Session:
                 # what we hold, even nothing: the daemon frees any other lease it
                 # kept for us (one whose claim reply never reached us)
                 held = sorted(self._held.get(key, ()))
-                claimed = _expect(conn.call(m.Claim(directory=key, files=held)), m.Claimed)
+                claimed = _expect(conn.call(m.Claim(directory=key, files=held, all_held=True)),
+                                  m.Claimed)
                 self._held[key] = {i.file: i.token for i in claimed.items}
                 lost_total += claimed.lost
             self._epoch += 1
@@ -214,8 +215,11 @@ class Session:
         opened = self.open(directory, progress_dir=progress_dir, read_only=True)
         return m.ShowReply(summary=opened.summary)
 
-    def claim(self, directory: str, count: int = 1) -> m.Claimed:
-        claimed = self.call(m.Claim(directory=directory, count=count), m.Claimed)
+    def claim(self, directory: str, count: int = 1, *,
+              files: list[str] | None = None) -> m.Claimed:
+        """Lease the next `count` images, or the named `files` (those nobody holds that
+        are still to do; the others come back in `lost`)."""
+        claimed = self.call(m.Claim(directory=directory, count=count, files=files), m.Claimed)
         with self._lock:
             self._held.setdefault(directory, {}).update((i.file, i.token) for i in claimed.items)
         return claimed

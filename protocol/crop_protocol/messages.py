@@ -52,6 +52,9 @@ class Claim(_Msg):
     directory: str
     count: int = 1
     files: list[str] | None = None
+    # with `files`: they are every image this client holds here (its recovery after a
+    # daemon restart); any other lease the daemon kept for it goes back to the queue
+    all_held: bool = False
 
 
 class Renew(_Msg):

@@ -54,10 +54,12 @@ class FakeSession:
         self._note("open", directory)
         return Opened(summary=SUMMARY, resumed=False)
 
-    def claim(self, directory: str, count: int = 1) -> Claimed:
-        self._note("claim", count)
-        items = [ClaimedImage(file=f"{i}.png", path=f"/w/{i}.png", position=i)
-                 for i in range(count)]
+    def claim(self, directory: str, count: int = 1, *,
+              files: list[str] | None = None) -> Claimed:
+        self._note("claim", count if files is None else files)
+        names = files if files is not None else [f"{i}.png" for i in range(count)]
+        items = [ClaimedImage(file=name, path=f"/w/{name}", position=i)
+                 for i, name in enumerate(names)]
         return Claimed(items=items, summary=SUMMARY, lease_ttl=30)
 
     def undo(self, directory: str) -> Undone:

@@ -21,7 +21,7 @@ def handle(state: State, ctx: Ctx, req: m.Claim) -> m.Claimed:
     found = state.directory_of(ctx, req.directory)
     options = client.dirs[found.ident]
     if req.files is not None:
-        return _reclaim(state, ctx, found, req.files)
+        return _reclaim(state, ctx, found, req.files, req.all_held)
     if not 0 < req.count <= MAX_CLAIM:
         raise Refusal(ErrorCode.BAD_REQUEST, f"count must be 1..{MAX_CLAIM}, not {req.count}")
     rescan.request(state, found)
@@ -64,15 +64,17 @@ def _lease(state: State, ctx: Ctx, found: Directory, name: str) -> m.ClaimedImag
     return _item(found, name, size, token)
 
 
-def _reclaim(state: State, ctx: Ctx, found: Directory, files: list[str]) -> m.Claimed:
-    """The images a client still shows, leased to it again: under the same token when
-    the lease is still its own (a restarted daemon kept it), else under a new one.
-    Any other lease the daemon kept for it goes back to the queue: the client never
-    learnt of it (the daemon stopped before its reply)."""
-    wanted = set(files)
-    orphans = [n for n in found.leases_of(ctx.client_id) if n not in wanted]
-    if orphans:
-        leases.release(state, found, state.clients[ctx.client_id], orphans)
+def _reclaim(state: State, ctx: Ctx, found: Directory, files: list[str],
+             all_held: bool) -> m.Claimed:
+    """Named images leased to a client (`g`, or the images it still shows after a
+    daemon restart): under the same token when the lease is still its own, else under
+    a new one. With `all_held`, any other lease the daemon kept for it goes back to
+    the queue: the client never learnt of it (the daemon stopped before its reply)."""
+    if all_held:
+        wanted = set(files)
+        orphans = [n for n in found.leases_of(ctx.client_id) if n not in wanted]
+        if orphans:
+            leases.release(state, found, state.clients[ctx.client_id], orphans)
     items, lost = [], []
     for name in files:
         check_name(found, name)

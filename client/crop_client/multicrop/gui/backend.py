@@ -247,7 +247,7 @@ class Backend:
             return Done(command, session.claim(command.directory, command.count))
         if isinstance(command, Jump):
             names = _jump_names(command)
-            return Done(command, session.claim_files(command.directory, names))
+            return Done(command, session.claim(command.directory, files=names))
         if isinstance(command, Submit):
             return self._submit(command)
         if isinstance(command, Undo):

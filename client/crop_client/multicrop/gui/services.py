@@ -30,8 +30,8 @@ class SessionLike(Protocol):
              output_shape: str | None = None) -> Opened: ...
     def discover(self, directory: str) -> list[str]: ...
     def show(self, directory: str, progress_dir: str | None = None) -> Any: ...
-    def claim(self, directory: str, count: int = 1) -> Claimed: ...
-    def claim_files(self, directory: str, files: list[str]) -> Claimed: ...
+    def claim(self, directory: str, count: int = 1, *,
+              files: list[str] | None = None) -> Claimed: ...
     def undo(self, directory: str) -> Undone: ...
     def release(self, directory: str, files: list[str] | None = None) -> int: ...
     def close(self) -> None: ...
@@ -55,7 +55,7 @@ def real_services(png_level: int | None = None) -> Services:
     from crop_client.session import DaemonError, DaemonUnavailable, Session
 
     def make_session(endpoint: str | None, **kwargs: Any) -> SessionLike:
-        return _WithJump(Session(endpoint, **kwargs))
+        return Session(endpoint, **kwargs)
 
     def make_target(opened: Opened, move: bool, shape: str | None) -> Any:
         target = work.Target.from_opened(opened, move)
@@ -72,27 +72,6 @@ def real_services(png_level: int | None = None) -> Services:
         unavailable=(DaemonUnavailable,),
         daemon_error=(DaemonError,),
     )
-
-
-class _WithJump:
-    """A Session that can also lease named images (`g`): `Claim(files=...)`, which the
-    daemon grants for pending images nobody holds."""
-
-    def __init__(self, session: Any) -> None:
-        self._session = session
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._session, name)
-
-    def claim_files(self, directory: str, files: list[str]) -> Claimed:
-        from crop_protocol import messages as m
-
-        claimed: Claimed = self._session.call(m.Claim(directory=directory, files=files),
-                                              m.Claimed)
-        with self._session._lock:   # so a daemon restart leases them again, as claim() does
-            self._session._held.setdefault(directory, set()).update(
-                i.file for i in claimed.items)
-        return claimed
 
 
 __all__ = ["Claimed", "ClaimedImage", "Services", "SessionLike", "real_services"]
