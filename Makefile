@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml constraints.txt
 	  { echo "crop-progress needs Python 3.10 or newer (found $$($(PYTHON) --version))"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,web]'
 	@touch $(STAMP)
 
 # Opens the crop window on ARGS (default: a generated sample set). Without a

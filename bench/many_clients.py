@@ -1,5 +1,7 @@
 """Figure 3: durable reports per second held by 4 concurrent client processes on one
-directory (group commit), against 1 client process alone on the same daemon.
+directory (group commit), against the floor of one writer doing fsynced appends of a
+journal line back to back in the same folder (what a journal without group
+commit could acknowledge); 1 client process alone is shown beside it.
 
 Each phase gets a fresh folder of the same size. The progress file's
 replacements are counted with inotify, so the figure "progress-file writes per
@@ -9,8 +11,10 @@ report" shows how much the group commit merged.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from bench import env, files, inotify
@@ -60,14 +64,33 @@ def _phase(root: Path, daemon: env.Daemon, name: str, clients: int,
     return reports / seconds, reports, errors, pair, writes
 
 
+def _append_rate(folder: Path, seconds: float) -> float:
+    """Fsynced appends of one journal line per second, one writer, back to back."""
+    from bench.durable import LINE
+    from crop_progress import fsio
+
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / "floor.jsonl", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    done, began = 0, time.perf_counter()
+    try:
+        while time.perf_counter() - began < seconds:
+            fsio.write_all(fd, LINE)
+            os.fsync(fd)
+            done += 1
+    finally:
+        os.close(fd)
+    return done / (time.perf_counter() - began)
+
+
 def measure(root: Path, sizes: Sizes) -> list[Row]:
     with env.Daemon(root, "d-clients").start() as daemon:
         one = _phase(root, daemon, "solo", 1, sizes)
         many = _phase(root, daemon, "shared", sizes.clients, sizes)
+        floor = _append_rate(daemon.progress_dir, sizes.client_seconds)
     rate, reports, _, _, writes = many
     row = Row("3", f"reports/s, {sizes.clients} client processes ({sizes.client_seconds:g} s)",
-              ours=f"{rate:.0f}/s", baseline=f"{one[0]:.0f}/s (1 client)",
-              ratio=ratio(rate, one[0]), goal="≥ 100/s total")
+              ours=f"{rate:.0f}/s", baseline=f"{floor:.0f}/s fsynced appends",
+              ratio=ratio(rate, floor), goal="≥ 100/s total")
     row.met = rate >= 100.0
     if not row.met:
         row.miss = f"{100.0 - rate:.0f}/s short"
@@ -76,6 +99,9 @@ def measure(root: Path, sizes: Sizes) -> list[Row]:
             "writes per report: n/a (no inotify)"
         row.notes.append(f"{label}: {n} reports at {r:.0f}/s, {e} errors, median "
                          f"claim+report {ms(p)} per client; {per}")
+    row.notes.append(f"1 client alone: {one[0]:.0f}/s; the baseline is one writer's "
+                     "fsynced journal appends back to back: above 1× means group commit "
+                     "acknowledges several reports per fsync")
     if writes is not None and reports:
         row.notes.append("group commit: fewer than 1 write per report means reports that "
                          "arrived together shared one atomic write")

@@ -1,6 +1,6 @@
 """Figure 5: the resident memory (RSS, psutil) of a `cropd` subprocess as directories
-of 10,000 images each are opened, 1 → 50; the baseline is the same daemon with
-no directory open yet (after a client's Hello).
+of 10,000 images each, half of them done, are opened, 1 → 50; the baseline is the
+same daemon with no directory open yet (after a client's Hello).
 
 The folders hold empty image files (the daemon lists and stats, never opens
 them); one client keeps them all open until every step is read.
@@ -16,7 +16,7 @@ from bench.stats import now, ratio
 from bench.table import Row
 
 MB = 1024 * 1024
-GOAL_MB = 120.0
+GOAL_MB = 100.0
 
 
 def measure(root: Path, sizes: Sizes) -> list[Row]:
@@ -28,7 +28,11 @@ def measure(root: Path, sizes: Sizes) -> list[Row]:
     made = now() - start
     readings: dict[int, float] = {}
     open_times: list[float] = []
-    with env.Daemon(root, "d-memory").start() as daemon:
+    with env.Daemon(root, "d-memory") as daemon:
+        for folder in folders:
+            names = files.image_names(sizes.memory_dir_images)
+            files.write_progress(daemon.progress_dir, folder, names, len(names) // 2)
+        daemon.start()
         client = env.Client(daemon.endpoint)
         try:
             client.hello()
@@ -42,7 +46,7 @@ def measure(root: Path, sizes: Sizes) -> list[Row]:
         finally:
             client.close()
     top = max(readings)
-    row = Row("5", f"cropd RSS, {top} dirs × {sizes.memory_dir_images:,} images",
+    row = Row("5", f"cropd RSS, {top} dirs × {sizes.memory_dir_images:,} images, half done",
               ours=f"{readings[top]:.1f} MB", baseline=f"{idle:.1f} MB (0 dirs)",
               ratio=ratio(readings[top], idle), goal=f"≤ {GOAL_MB:.0f} MB at 50")
     if top >= 50:

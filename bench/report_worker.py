@@ -38,7 +38,7 @@ def run(endpoint: str, directory: Path, output: Path, seconds: float) -> dict[st
             item = items[0]
             try:
                 session.report(m.Report(directory=key, file=item.file, outcome="kept",
-                                        dest=str(output / item.file)))
+                                        dest=str(output / item.file), token=item.token))
                 done += 1
             except DaemonError:
                 errors += 1

@@ -24,6 +24,7 @@ FIGURES: dict[str, tuple[str, str]] = {
     "6": ("external:gui", "first/next batch on screen"),
     "7": ("headless", "headless throughput"),
     "8": ("scanning", "scan + hash"),
+    "9": ("web", "dashboard: overview, live feed, RSS"),
 }
 
 
@@ -44,7 +45,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--write-results", action="store_true",
                         help="write bench/RESULTS.md from this run (meant for a full run)")
     parser.add_argument("--only", default="", metavar="1,2,...",
-                        help="run only these figures (numbers 1-8)")
+                        help="run only these figures (numbers 1-9)")
     parser.add_argument("--keep", action="store_true",
                         help="keep the temporary root (its path is printed)")
     return parser.parse_args(argv)

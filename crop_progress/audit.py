@@ -20,6 +20,11 @@ from crop_progress.timefmt import parse_iso, to_iso
 OPS = ("session_start", "session_end", "claim", "crop", "keep", "skip", "fail",
        "delete", "undo", "reset", "rebuild")
 OUTCOME_OPS = ("crop", "keep", "skip", "fail", "delete")
+# The one translation between the wire's outcome words and the journal's ops;
+# the progress file's lists (completed, skipped, ...) follow the tracker's OP_STATUS.
+OUTCOME_OP = {"cropped": "crop", "kept": "keep", "skipped": "skip", "failed": "fail",
+              "deleted": "delete"}
+OP_OUTCOME = {op: outcome for outcome, op in OUTCOME_OP.items()}
 # Events that mean a person was working: the gaps between them are work time.
 WORK_OPS = frozenset({"claim", "crop", "keep", "skip", "fail", "delete", "undo"})
 

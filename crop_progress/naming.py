@@ -85,7 +85,7 @@ def read_head(path: Path) -> _Head | None:
             continue
         try:
             return _head_decoder.decode(data)
-        except (msgspec.DecodeError, msgspec.ValidationError):
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
             damaged.append(data)
     for data in damaged:
         head = _salvage_head(data)

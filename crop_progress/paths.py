@@ -8,6 +8,7 @@ except the private runtime folder the endpoint needs.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from pathlib import Path
 
@@ -112,6 +113,19 @@ def socket_path(endpoint: str) -> Path | None:
     return None
 
 
+def events_endpoint(endpoint: str) -> str:
+    """The daemon's event feed beside its endpoint: `cropd.events.sock` beside
+    `cropd.sock`; for tcp://HOST:PORT, a port of HOST that the OS picks (the daemon
+    advertises the one it got in `Welcome` and `Status`)."""
+    sock = socket_path(endpoint)
+    if sock is not None:
+        return ipc_endpoint(sock.with_name(sock.stem + ".events.sock"))
+    head, sep, _port = endpoint.rpartition(":")
+    if endpoint.startswith("tcp://") and sep:
+        return f"{head}:*"
+    return "inproc://cropd-events-" + _sha256_hex(endpoint.encode())[:16]
+
+
 def lock_path(endpoint: str) -> Path:
     """`cropd.lock` beside the socket (`<stem>.lock` for other socket names)."""
     sock = socket_path(endpoint)
@@ -146,3 +160,25 @@ def directory_key(path: Path) -> str:
     """The `directory` field: the resolved absolute path with a trailing `/`."""
     text = str(path)
     return text if text.endswith(os.sep) else text + os.sep
+
+
+def unsafe_progress_file(path: Path) -> str | None:
+    """Why `path` (a progress file, or its `.bak`) cannot be written in place, or None.
+
+    A symbolic link would be replaced by a regular file on the next save, leaving
+    its target stale; a directory or a device cannot be replaced at all. Both are
+    refused with this one line rather than followed.
+    """
+    for candidate in (path, path.with_name(path.name + ".bak")):
+        try:
+            info = candidate.lstat()
+        except OSError:
+            continue
+        if stat.S_ISLNK(info.st_mode):
+            return (f"{candidate} is a symbolic link (to {os.readlink(candidate)}); progress "
+                    "files are written as regular files only: put the file itself there")
+        if stat.S_ISDIR(info.st_mode):
+            return f"{candidate} is a directory, not a progress file: move it out of the way"
+        if not stat.S_ISREG(info.st_mode):
+            return f"{candidate} is not a regular file: move it out of the way"
+    return None

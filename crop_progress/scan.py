@@ -45,9 +45,6 @@ class Scan:
     def hash(self) -> str:
         return directory_hash(self.images)
 
-    def companions(self, image: str) -> list[str]:
-        return companions_in(self.others, image)
-
 
 def companions_in(others: dict[str, list[str]], image: str) -> list[str]:
     """An image's companions, sorted: same stem, plus its group's `.decision`."""

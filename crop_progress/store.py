@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,8 @@ from crop_progress.model import SCHEMA_VERSION, Progress, decode, encode
 from crop_progress.timefmt import now
 
 BAK_SUFFIX = ".bak"
+MAX_FILE_DEPTH = 64          # a progress file nests 4 deep (record, list, entry, field)
+MAX_FILE_SIZE = 256 << 20    # bytes: some 2 million file names; larger is not ours
 
 
 class StoreError(OSError):
@@ -31,6 +34,10 @@ class StoreError(OSError):
 
 class DamagedFileError(ValueError):
     """The file cannot be read as a progress file (truncated, invalid, wrong shape)."""
+
+
+class UnsafeFileError(ValueError):
+    """The progress file is a link, a folder or a device: refused, never written over."""
 
 
 class FutureSchemaError(ValueError):
@@ -123,9 +130,10 @@ def parse(data: bytes, *, directory: str | None = None, source: str = "progress 
     """
     if not data.strip():
         raise DamagedFileError(f"{source} is empty")
+    _check_size_and_depth(data, source)
     try:
         raw = msgspec.json.decode(data)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, RecursionError) as exc:
         raise DamagedFileError(f"{source} is not valid JSON ({exc})") from exc
     if not isinstance(raw, dict):
         raise DamagedFileError(f"{source} holds JSON of the wrong shape (not an object)")
@@ -147,6 +155,43 @@ def parse(data: bytes, *, directory: str | None = None, source: str = "progress 
         raise DamagedFileError(f"{source} has fields of the wrong shape ({exc})") from exc
     messages = repair(progress)
     return Loaded(progress, messages, migrated_from)
+
+
+_JSON_SPECIAL = re.compile(rb'[\[\]{}"\\]')
+_PLAIN_STRING = re.compile(rb'"[^"]*"')  # a string without escapes
+
+
+def _check_size_and_depth(data: bytes, source: str) -> None:
+    """A file too large or nested too deep to be ours is damaged, before msgspec
+    recurses into it (it has no depth limit of its own)."""
+    if len(data) > MAX_FILE_SIZE:
+        raise DamagedFileError(f"{source} is {len(data)} bytes, more than a progress file "
+                               f"can be ({MAX_FILE_SIZE})")
+    if data.count(b"[") + data.count(b"{") <= MAX_FILE_DEPTH:
+        return  # cannot nest deeper than it has brackets
+    if b"\\" not in data:  # no escapes: strings end at the next quote
+        data = _PLAIN_STRING.sub(b"", data)
+    depth = 0
+    in_string = False
+    escaped_at = -1  # the position a backslash in a string makes literal
+    for match in _JSON_SPECIAL.finditer(data):
+        pos, char = match.start(), data[match.start()]
+        if pos == escaped_at:
+            continue
+        if in_string:
+            if char == 0x5C:  # backslash
+                escaped_at = pos + 1
+            elif char == 0x22:  # quote
+                in_string = False
+        elif char == 0x22:
+            in_string = True
+        elif char in b"[{":
+            depth += 1
+            if depth > MAX_FILE_DEPTH:
+                raise DamagedFileError(f"{source} nests deeper than {MAX_FILE_DEPTH} levels; "
+                                       "a progress file never does")
+        elif char in b"]}":
+            depth -= 1
 
 
 def read(path: Path, *, directory: str | None = None) -> Loaded | None:

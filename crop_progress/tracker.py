@@ -78,7 +78,8 @@ class Tracker:
             if f not in self.completed and f not in self.skipped and f not in self.failed)
         last = iso_to_epoch(progress.last_event_at) if progress.last_event_at else None
         self.clock = WorkClock(threshold, last)
-        self.on_disk: set[str] = set(names)
+        # a dict, not a set: a third of the memory for the same look-ups (50 open)
+        self.on_disk: dict[str, None] = dict.fromkeys(names)
         # a scan's names come sorted: the resume order is built from them
         self._sorted_disk: list[str] | None = (
             listed if all(a < b for a, b in itertools.pairwise(listed)) else None)
@@ -88,6 +89,10 @@ class Tracker:
         self.last_token = max([progress.lease_token, *(g.token for g in progress.leases)])
         self.recent: OrderedDict[str, int] = OrderedDict(
             (a.file, a.token) for a in progress.recent_outcomes)
+        # The file form's lists live on in the dicts above (one string per name);
+        # `snapshot` writes them back.
+        progress.completed_files, progress.skipped_files, progress.deleted_files = [], [], []
+        progress.failed_files, progress.leases, progress.recent_outcomes = [], [], []
         self._rebuild_order()
 
     @property
@@ -252,9 +257,9 @@ class Tracker:
         """Deleted or moved out by a client: the folder's hash no longer holds it."""
         if left == (name in self.on_disk):
             if left:
-                self.on_disk.discard(name)
+                self.on_disk.pop(name, None)
             else:
-                self.on_disk.add(name)
+                self.on_disk[name] = None
             self._hash = None
 
     def mark(self, name: str, status: str) -> None:
@@ -302,12 +307,13 @@ class Tracker:
         """Validate against what the directory holds now (the seed's resume step 3)."""
         now = set(on_disk)
         report = RescanReport()
-        report.added = sorted(now - self.on_disk - self.completed.keys() - self.deleted.keys())
+        report.added = sorted(now - self.on_disk.keys() - self.completed.keys()
+                              - self.deleted.keys())
         report.removed_pending = sorted(
-            n for n in self.on_disk - now if not self._handled(n))
+            n for n in self.on_disk.keys() - now if not self._handled(n))
         report.completed_gone = sorted(n for n in self.completed if n not in now)
         old_hash = self.progress.directory_hash
-        self.on_disk = now
+        self.on_disk = dict.fromkeys(sorted(now))
         self._sorted_disk = None
         self._hash = None
         self._rebuild_order()
@@ -322,8 +328,9 @@ class Tracker:
         gone = [n for n in removed if n in self.on_disk]
         if not fresh and not gone:
             return report
-        self.on_disk.update(fresh)
-        self.on_disk.difference_update(gone)
+        self.on_disk.update(dict.fromkeys(fresh))
+        for name in gone:
+            del self.on_disk[name]
         self._hash = None
         report.added = sorted(n for n in fresh
                               if n not in self.completed and n not in self.deleted)

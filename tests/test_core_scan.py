@@ -12,6 +12,7 @@ import pytest
 from core_helpers import isolate_env, touch_all
 
 from crop_progress.scan import (
+    companions_in,
     directory_hash,
     group_stem,
     has_images,
@@ -70,16 +71,16 @@ def test_ten_thousand_images_with_companions(big_folder, capsys):
     assert scan.hash == hashlib.sha256("\n".join(expected).encode()).hexdigest()
     assert scan.hash == directory_hash(list(reversed(expected)))
     first = big_name(0)  # 20250000000_stage1_upscaled.png
-    assert scan.companions(first) == ["20250000000.decision",
+    assert companions_in(scan.others, first) == ["20250000000.decision",
                                       "20250000000_stage1_upscaled.caption",
                                       "20250000000_stage1_upscaled.yaml"]
-    assert scan.companions(big_name(1)) == ["20250000000.decision",
+    assert companions_in(scan.others, big_name(1)) == ["20250000000.decision",
                                             "20250000000_stage2_upscaled.caption",
                                             "20250000000_stage2_upscaled.yaml"]
     for name in random.Random(2).sample(expected, 200):
         stem = os.path.splitext(name)[0]
         group = group_stem(stem)
-        assert scan.companions(name) == sorted([f"{group}.decision", f"{stem}.caption",
+        assert companions_in(scan.others, name) == sorted([f"{group}.decision", f"{stem}.caption",
                                                 f"{stem}.yaml"])
     assert scan.mtime_ns == big_folder.stat().st_mtime_ns
 
@@ -114,18 +115,18 @@ def test_companions_same_stem_other_extension(tmp_path):
                                "ab.yaml", "a.png.yaml", "b.png", ".a.yaml"])
     scan = scan_directory(tmp_path / "d")
     # another image with the same stem is an image, not a companion
-    assert scan.companions("a.png") == ["a.caption", "a.json", "a.txt", "a.yaml"]
-    assert scan.companions("a.jpg") == ["a.caption", "a.json", "a.txt", "a.yaml"]
-    assert scan.companions("b.png") == []
+    assert companions_in(scan.others, "a.png") == ["a.caption", "a.json", "a.txt", "a.yaml"]
+    assert companions_in(scan.others, "a.jpg") == ["a.caption", "a.json", "a.txt", "a.yaml"]
+    assert companions_in(scan.others, "b.png") == []
 
 
 def test_group_decision_only_by_the_part_before_stage(tmp_path):
     touch_all(tmp_path / "d", ["g1_stage2_upscaled.png", "g1.decision", "g1.yaml",
                                "plain.png", "plain.decision", "_stage.png", ".decision"])
     scan = scan_directory(tmp_path / "d")
-    assert scan.companions("g1_stage2_upscaled.png") == ["g1.decision"]
-    assert scan.companions("plain.png") == ["plain.decision"]
-    assert scan.companions("_stage.png") == []
+    assert companions_in(scan.others, "g1_stage2_upscaled.png") == ["g1.decision"]
+    assert companions_in(scan.others, "plain.png") == ["plain.decision"]
+    assert companions_in(scan.others, "_stage.png") == []
     assert group_stem("g1_stage2_upscaled") == "g1"
     assert group_stem("_stage2") is None
     assert group_stem("nothing") is None

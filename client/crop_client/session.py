@@ -42,6 +42,7 @@ log = logging.getLogger("crop_client")
 R = TypeVar("R")
 START_TIMEOUT = 15.0
 RECOVERY_TRIES = 8  # daemon restarts in a row that one call rides out
+BUSY_PATIENCE = 5.0  # seconds a Hello refused as BUSY is tried again before giving up
 
 
 class Session:
@@ -103,11 +104,20 @@ class Session:
             create_time = psutil.Process().create_time()
         except psutil.Error:
             create_time = 0.0
-        reply = conn.call(m.Hello(pid=os.getpid(), host=socket.gethostname(),
-                                  program=self.program, protocol_version=PROTOCOL_VERSION,
-                                  create_time=create_time),
-                          try_timeout=1.0 if self.autostart else None,
-                          total_timeout=START_TIMEOUT if self.autostart else self.call_timeout)
+        hello = m.Hello(pid=os.getpid(), host=socket.gethostname(), program=self.program,
+                        protocol_version=PROTOCOL_VERSION, create_time=create_time)
+        total = START_TIMEOUT if self.autostart else self.call_timeout
+        busy_until = time.monotonic() + min(total, BUSY_PATIENCE)
+        pause = 0.1
+        while True:  # BUSY: the daemon is full of clients holding images; it may clear
+            reply = conn.call(hello, try_timeout=1.0 if self.autostart else None,
+                              total_timeout=total)
+            if not (isinstance(reply, m.Err) and reply.code == ErrorCode.BUSY):
+                break
+            if time.monotonic() + pause >= busy_until:
+                raise DaemonUnavailable(f"{reply.message} (tried for {BUSY_PATIENCE:g} s)")
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)
         if isinstance(reply, m.Err):
             raise DaemonError(reply.code, reply.message)
         assert isinstance(reply, m.Welcome)
@@ -193,8 +203,16 @@ class Session:
         return opened
 
     def show(self, directory: str | Path, progress_dir: str | Path | None = None) -> m.ShowReply:
-        return self.call(m.Show(directory=str(Path(directory).expanduser().resolve()),
-                                progress_dir=_abs(progress_dir)), m.ShowReply)
+        """The directory in full; one never worked on shows as it would start (a
+        read-only Open: nothing is written for it)."""
+        try:
+            return self.call(m.Show(directory=str(Path(directory).expanduser().resolve()),
+                                    progress_dir=_abs(progress_dir)), m.ShowReply)
+        except DaemonError as exc:
+            if exc.code != ErrorCode.UNKNOWN_DIRECTORY:
+                raise
+        opened = self.open(directory, progress_dir=progress_dir, read_only=True)
+        return m.ShowReply(summary=opened.summary)
 
     def claim(self, directory: str, count: int = 1) -> m.Claimed:
         claimed = self.call(m.Claim(directory=directory, count=count), m.Claimed)

@@ -21,3 +21,4 @@ class Config:
     idle_exit: float | None = None
     log_file: Path | None = None
     tick_seconds: float = TICK_SECONDS
+    events_endpoint: str | None = None  # where the event feed was bound (set by the server)

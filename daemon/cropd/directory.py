@@ -9,11 +9,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from crop_progress import history, overview, store
+from crop_progress import history, overview
 from crop_progress.audit import Event, read_events
-from crop_progress.model import Grant, JournalMark
+from crop_progress.model import Grant
 from crop_progress.paths import audit_dir
 from crop_progress.scan import companions_in
+from crop_progress.storage import Storage
 from crop_progress.timefmt import parse_iso, to_iso
 from crop_progress.tracker import Tracker
 
@@ -76,12 +77,11 @@ class Directory:
     def changed_on_disk(self) -> bool:
         return self.signature is not None and file_signature(self.progress_file) != self.signature
 
-    def save(self, stamp: str, journal: JournalMark | None) -> None:
-        """Write the checkpoint: the tracker's state, standing at `journal`."""
+    def save(self, stamp: str, storage: Storage) -> None:
+        """Write the checkpoint: the tracker's state, where the journal stands now."""
         progress = self.tracker.snapshot(stamp)
         progress.output_directory = _with_slash(self.output_dir)
-        progress.journal = journal
-        info = store.save(self.progress_file, progress)
+        info = storage.checkpoint(self.progress_file, progress)
         self.signature = (info.st_mtime_ns, info.st_size, info.st_ino)
         self.size = info.st_size
         self.dirty = False

@@ -38,17 +38,17 @@ def flush(state: State) -> dict[Ident, str]:
     sync: dict[object, bool] = defaultdict(bool)
     idents: dict[object, set[Ident]] = defaultdict(set)
     for item in state.pending:
-        groups[item.audit_dir].append(item.event)
-        sync[item.audit_dir] |= item.sync
-        idents[item.audit_dir].add(item.ident)
+        groups[item.progress_dir].append(item.event)
+        sync[item.progress_dir] |= item.sync
+        idents[item.progress_dir].add(item.ident)
     state.pending = []
-    for audit_dir, events in groups.items():
+    for folder, events in groups.items():
         try:
-            state.audit_log(audit_dir).append(events, sync=sync[audit_dir])  # type: ignore[arg-type]
+            state.storage(folder).append(events, sync=sync[folder])  # type: ignore[arg-type]
         except OSError as exc:
-            reason = f"cannot write the audit log in {audit_dir}: {exc.strerror or exc}"
+            reason = f"cannot write the audit log in {folder}/audit: {exc.strerror or exc}"
             log.error(reason)
-            for ident in idents[audit_dir]:
+            for ident in idents[folder]:
                 failed[ident] = reason
     for ident in failed:
         _read_back(state, ident)
@@ -84,9 +84,8 @@ def checkpoint_due(state: State, force: bool = False,
     for ident, directory in list(state.dirs.items()):
         if not due(directory, now, force, dirty_only):
             continue
-        mark = state.audit_log(directory.audit_dir).mark() or directory.tracker.progress.journal
         try:
-            directory.save(state.clock.now(), mark)
+            directory.save(state.clock.now(), state.storage(directory.progress_dir))
         except StoreError as exc:
             log.warning("checkpoint failed, will retry: %s", exc)
             directory.last_change_at = now  # not again before CHECKPOINT_IDLE

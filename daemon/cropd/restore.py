@@ -8,13 +8,16 @@ import logging
 import os
 from pathlib import Path
 
-from crop_progress import naming, recovery, store
 from crop_progress.model import Progress
 from crop_progress.paths import default_output_dir, directory_key
 from crop_progress.scan import scan_directory
-from crop_progress.store import DamagedFileError, FutureSchemaError, StoreError
+from crop_progress.store import (
+    DamagedFileError,
+    FutureSchemaError,
+    StoreError,
+    UnsafeFileError,
+)
 from crop_progress.timefmt import iso_to_epoch
-from crop_progress.tracker import Tracker
 from crop_protocol.errors import ErrorCode
 from cropd import leases
 from cropd.directory import Directory, file_signature
@@ -46,90 +49,47 @@ def _output_dir(requested: str | None, progress: Progress, directory: Path) -> P
 def load(state: State, directory: Path, progress_dir: Path, output_dir: str | None = None,
          *, for_write: bool = True) -> tuple[Directory, list[str]]:
     """Raises Refusal for what cannot be loaded (newer schema, unreadable folder)."""
-    key = directory_key(directory)
-    threshold = state.config.break_threshold
     try:
         scan = scan_directory(directory)
     except OSError as exc:
         raise Refusal(ErrorCode.NOT_FOUND, f"cannot read {directory}: {exc.strerror}") from None
-    disk_hash = scan.hash
-    resolution = naming.resolve(progress_dir, directory, disk_hash, bool(scan.images))
-    messages: list[str] = []
-    path = resolution.path
-    if resolution.source is not None:
-        messages.append(resolution.message or "")
-        if for_write:
-            naming.adopt(resolution.source, path)
-        else:
-            path = resolution.source
-    audit_dir = progress_dir / "audit"
-    dirty = recovered = migrated = False
+    guess = _output_dir(output_dir, Progress(directory=directory_key(directory)), directory)
     try:
-        loaded = (store.load_for_write(path, key) if for_write
-                  else store.read(path, directory=key))
+        loaded = state.storage(progress_dir).load(directory, scan.images, scan.hash,
+                                                  output_dir=guess, for_write=for_write)
     except DamagedFileError as exc:
-        if not for_write:
-            raise Refusal(ErrorCode.DAMAGED, f"{exc}. Open the directory in multicrop or run "
-                          "`cropctl rebuild DIR` to recover it") from None
-        guess = Progress(directory=key)
-        out = _output_dir(output_dir, guess, directory)
-        try:
-            rec = recovery.rebuild(path, directory, out, audit_dir, scan.images, threshold,
-                                   reason=f"The progress file was damaged ({exc}); recovered")
-        except StoreError as err:
-            raise Refusal(ErrorCode.STORAGE_ERROR, str(err)) from None
-        tracker, dirty, recovered = rec.tracker, True, True
-        messages += rec.messages
-    except FutureSchemaError as exc:
+        raise Refusal(ErrorCode.DAMAGED, f"{exc}. Open the directory in multicrop or run "
+                      "`cropctl rebuild DIR` to recover it") from None
+    except (FutureSchemaError, UnsafeFileError) as exc:
         raise Refusal(ErrorCode.DAMAGED, str(exc)) from None
     except StoreError as exc:
         raise Refusal(ErrorCode.STORAGE_ERROR, str(exc)) from None
-    else:
-        if loaded is None:
-            tracker = Tracker(Progress(directory=key), scan.images, threshold, disk_hash)
-            if recovery.replay(tracker, audit_dir, None):
-                messages.append("The progress file was missing; rebuilt from the audit log")
-                dirty = True
-        else:
-            progress = loaded.progress
-            migrated = loaded.migrated_from is not None
-            if loaded.messages:
-                messages.append("Progress file: " + "; ".join(loaded.messages))
-            if progress.directory != key:
-                progress.directory = key
-                dirty = True
-            tracker = Tracker(progress, scan.images, threshold, disk_hash)
-            replayed = recovery.replay(tracker, audit_dir, progress.modified or None,
-                                       progress.journal)
-            if replayed:
-                messages.append(f"Recovered {replayed} outcome(s) from the audit log that the "
-                                "progress file was missing (the daemon had stopped)")
-                dirty = True
-            messages += validate(tracker, progress_before=loaded.progress)
+    tracker = loaded.tracker
     out = _output_dir(output_dir, tracker.progress, directory)
     if not tracker.progress.created:
         tracker.progress.created = state.clock.now()
     for stamp in (tracker.progress.modified, tracker.progress.last_event_at):
         if stamp:
             state.clock.at_least(int(iso_to_epoch(stamp) * 1000))
-    result = Directory(key=key, path=directory, progress_dir=progress_dir, progress_file=path,
-                       output_dir=out, tracker=tracker, others=scan.others,
-                       scan_mtime_ns=scan.mtime_ns,
-                       signature=file_signature(path), read_only=not for_write,
-                       recovered=recovered, loaded_at=state.clock.now(),
-                       keep_bak=migrated)
-    result.dirty = dirty and for_write
+    path = loaded.path
+    result = Directory(key=tracker.progress.directory, path=directory, progress_dir=progress_dir,
+                       progress_file=path, output_dir=out, tracker=tracker, others=scan.others,
+                       scan_mtime_ns=scan.mtime_ns, signature=file_signature(path),
+                       read_only=not for_write, recovered=loaded.recovered,
+                       loaded_at=state.clock.now(), keep_bak=loaded.migrated)
+    result.dirty = loaded.dirty and for_write
     result.size = result.signature[1] if result.signature else 0
     leases.restore(state, result)
-    return result, [m for m in messages if m]
+    return result, [m for m in loaded.messages if m]
 
 
-def validate(tracker: Tracker, progress_before: Progress) -> list[str]:
-    """The seed's consistency check: has the folder changed since the file was written?"""
-    if not progress_before.directory_hash or progress_before.directory_hash == tracker.hash:
-        return []
-    return [f"The directory changed since the last save (images added or removed outside "
-            f"crop-progress); the queue follows it: {len(tracker.on_disk)} image(s) in it now"]
+def load_for(state: State, read: Directory, output_dir: str | None) -> tuple[Directory,
+                                                                            list[str]]:
+    """A directory loaded for a read (migrating nothing, moving nothing), loaded again
+    by its writer."""
+    fresh, messages = load(state, read.path, read.progress_dir, output_dir)
+    state.dirs[fresh.ident] = fresh
+    return fresh, messages
 
 
 def reload(state: State, old: Directory) -> tuple[Directory, list[str]]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import zmq
 
 from crop_progress import store
-from crop_progress.paths import socket_path
+from crop_progress.paths import events_endpoint, socket_path
 from crop_protocol import messages as m
 from crop_protocol.codec import (
     MAX_MESSAGE_SIZE,
@@ -31,6 +31,7 @@ from crop_protocol.codec import (
 from crop_protocol.errors import ErrorCode
 from cropd import leases, persistence, sessions
 from cropd.config import Config
+from cropd.feed import Feed
 from cropd.handlers import HANDLERS
 from cropd.rescan import Rescanner
 from cropd.state import Ctx, Refusal, State
@@ -38,6 +39,12 @@ from cropd.state import Ctx, Refusal, State
 log = logging.getLogger("cropd")
 DRAIN_LIMIT = 512
 UNLOAD_AFTER = 600.0  # seconds a directory nobody has open stays in memory
+# Per connection: a client has one or two requests in flight. A peer that does
+# not read its replies has them dropped past SEND_QUEUE (ROUTER_MANDATORY makes
+# the send fail at once instead of queueing); one that sends faster than it is
+# served waits on its own socket past RECV_QUEUE, so memory is bounded per peer.
+SEND_QUEUE = 16
+RECV_QUEUE = 16
 
 
 @dataclass
@@ -47,6 +54,22 @@ class _Out:
     reply: m.Reply
     ctx: Ctx | None = None
     cache: bool = False
+
+
+def _raise_fd_limit() -> None:
+    """Take every file descriptor the hard limit allows: each client connection holds
+    one, and libzmq aborts the process when accepting one more fails with EMFILE."""
+    try:
+        import resource
+    except ImportError:  # not on this platform
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY:
+        hard = 1 << 20
+    if soft == resource.RLIM_INFINITY or soft >= hard:
+        return
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 class Server:
@@ -60,6 +83,7 @@ class Server:
         self._wake_w.setblocking(False)
         self._next_tick = 0.0
         self._idle_since = time.monotonic()
+        self.feed = Feed(self.context, events_endpoint(config.endpoint))
         self.state.rescanner = Rescanner(self._wake)
 
     def _wake(self) -> None:
@@ -74,18 +98,21 @@ class Server:
             sock_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             if sock_path.exists() or sock_path.is_symlink():
                 sock_path.unlink()
+        _raise_fd_limit()
         router = self.context.socket(zmq.ROUTER)
         router.setsockopt(zmq.LINGER, 0)
         router.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_SIZE + 4096)
-        router.setsockopt(zmq.ROUTER_MANDATORY, 0)
-        router.setsockopt(zmq.SNDHWM, 10000)
-        router.setsockopt(zmq.RCVHWM, 10000)
+        router.setsockopt(zmq.ROUTER_MANDATORY, 1)
+        router.setsockopt(zmq.SNDHWM, SEND_QUEUE)
+        router.setsockopt(zmq.RCVHWM, RECV_QUEUE)
         old_umask = os.umask(0o077)  # the socket file: reachable by its owner only
         try:
             router.bind(self.config.endpoint)
         finally:
             os.umask(old_umask)
         self.socket = router
+        self.feed.bind()
+        self.config.events_endpoint = self.feed.endpoint
 
     def install_signal_handlers(self) -> None:
         signal.set_wakeup_fd(self._wake_w.fileno(), warn_on_full_buffer=False)
@@ -116,11 +143,16 @@ class Server:
                     self._drain_wake()
                     if self.state.rescanner is not None:
                         self.state.rescanner.apply_done(self.state)
-                if self.socket in ready:
-                    self._round()
-                if time.monotonic() >= self._next_tick:
-                    self._tick()
-                    self._next_tick = time.monotonic() + self.config.tick_seconds
+                try:  # a bug in one round or timer is logged; the daemon keeps serving
+                    if self.socket in ready:
+                        self._round()
+                    if time.monotonic() >= self._next_tick:
+                        try:
+                            self._tick()
+                        finally:
+                            self._next_tick = time.monotonic() + self.config.tick_seconds
+                except Exception:
+                    log.exception("internal error outside a handler; serving on")
         finally:
             self._shutdown()
 
@@ -142,8 +174,9 @@ class Server:
             log.error("could not save on exit: %s", failed)
         if state.rescanner is not None:
             state.rescanner.close()
-        for audit in state.audit_logs.values():
-            audit.close()
+        for storage in state.storages.values():
+            storage.close()
+        self.feed.close()
         if self.socket is not None:
             self.socket.close(0)
             self.socket = None
@@ -171,7 +204,9 @@ class Server:
                 outs.append(out)
         if not outs:
             return
+        events = [p.event for p in self.state.pending]
         failed = persistence.flush(self.state)
+        self.feed.publish(self.state, events, failed)
         persistence.checkpoint_due(self.state, dirty_only=True)  # a session's end, a reset
         for out in outs:
             reply = out.reply
@@ -191,7 +226,7 @@ class Server:
         assert self.socket is not None
         try:
             self.socket.send_multipart([*frames, data], zmq.NOBLOCK)
-        except zmq.ZMQError as exc:  # the peer went away; its retry will find the cache
+        except zmq.ZMQError as exc:  # gone, or not reading: its retry will find the cache
             log.debug("reply dropped: %s", exc)
 
     def _handle_frames(self, frames: list[bytes]) -> _Out | None:
@@ -217,7 +252,7 @@ class Server:
         if self.state.stopping and not isinstance(request, (m.Goodbye, m.Status)):
             return _Out(routing, envelope.id,
                         m.Err(code=ErrorCode.BUSY, message="cropd is shutting down"))
-        ctx = Ctx(envelope.client, envelope.id)
+        ctx = Ctx(envelope.client, envelope.id, peer=routing[0])
         reply = self.dispatch(ctx, request)
         return _Out(routing, envelope.id, reply, ctx, cache=cacheable)
 
@@ -231,8 +266,8 @@ class Server:
             return handler(self.state, ctx, request)
         except Refusal as exc:
             return m.Err(code=exc.code, message=exc.message)
-        except store.StoreError as exc:
-            return m.Err(code=ErrorCode.STORAGE_ERROR, message=str(exc))
+        except store.StoreError as exc:  # its strerror is the whole sentence, path included
+            return m.Err(code=ErrorCode.STORAGE_ERROR, message=exc.strerror or str(exc))
         except Exception as exc:
             log.exception("handler %s failed", type(request).__name__)
             return m.Err(code=ErrorCode.INTERNAL,
@@ -247,7 +282,9 @@ class Server:
                     and not directory.read_only:
                 sessions.end_if_unattended(state, directory)
         if state.pending:
+            events = [p.event for p in state.pending]
             failed = persistence.flush(state)
+            self.feed.publish(state, events, failed)
             if failed:
                 log.error("timer flush failed: %s", failed)
         persistence.checkpoint_due(state)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 
-from crop_progress import store
 from crop_progress.timefmt import iso_to_epoch
 from cropd.clients import Client
 from cropd.directory import Directory
@@ -23,7 +22,7 @@ def begin(state: State, directory: Directory, client: Client) -> bool:
     if directory.keep_bak:
         directory.keep_bak = False  # .bak already holds the previous state (migration, reset)
     else:
-        store.backup(directory.progress_file)
+        state.storage(directory.progress_dir).backup(directory.progress_file)
     state.emit(directory, "session_start", client=client)
     return True
 

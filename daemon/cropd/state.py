@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crop_progress.audit import OUTCOME_OPS, AuditLog, ClientRef, Event
+from crop_progress.audit import OUTCOME_OPS, ClientRef, Event
+from crop_progress.storage import FileStorage
 from crop_protocol import messages as m
 from crop_protocol.errors import ErrorCode
 from cropd.clients import Client
@@ -28,6 +29,8 @@ REPLIES_PER_CLIENT = 16  # a retry repeats one of a client's last few requests
 SYNCED_OPS = frozenset({*OUTCOME_OPS, "undo", "reset", "rebuild"})
 # Events after which the progress file is written at the next flush.
 CHECKPOINT_OPS = frozenset({"session_start", "session_end", "reset", "rebuild"})
+REPLY_CACHE_BYTES = 8 << 20  # all cached replies together; the oldest go first
+REPLY_MAX_BYTES = 1 << 20    # a larger reply is not kept (its retry runs again)
 
 
 class Refusal(Exception):
@@ -43,12 +46,13 @@ class Refusal(Exception):
 class Ctx:
     client_id: str
     request_id: int
+    peer: bytes = b""  # the routing id of the connection the request came over
     touched: set[Ident] = field(default_factory=set)
 
 
 @dataclass
 class Pending:
-    audit_dir: Path
+    progress_dir: Path
     event: Event
     sync: bool
     ident: Ident
@@ -63,19 +67,22 @@ class State:
         self.dirs: dict[Ident, Directory] = {}
         self.pending: list[Pending] = []
         self.replies: dict[str, OrderedDict[int, bytes]] = {}
+        self.reply_order: OrderedDict[tuple[str, int], int] = OrderedDict()  # -> its size
+        self.reply_bytes = 0
         self.stopping = False
         self.last_busy = time.monotonic()
-        self.audit_logs: dict[Path, AuditLog] = {}
+        self.storages: dict[Path, FileStorage] = {}
         self.rescanner: Rescanner | None = None  # the server's; None: no rescans (tests)
         # Status of directories not loaded, by progress file: (file signature, summary)
         self.summaries: dict[Path, tuple[tuple[int, int, int] | None, m.Summary]] = {}
 
-    def audit_log(self, folder: Path) -> AuditLog:
-        """The journal of a progress folder, its day file kept open between rounds."""
-        log = self.audit_logs.get(folder)
-        if log is None:
-            log = self.audit_logs[folder] = AuditLog(folder)
-        return log
+    def storage(self, progress_dir: Path) -> FileStorage:
+        """The progress files and journal of a progress folder (its day file kept open)."""
+        found = self.storages.get(progress_dir)
+        if found is None:
+            found = self.storages[progress_dir] = FileStorage(progress_dir,
+                                                              self.config.break_threshold)
+        return found
 
     # -- clients ------------------------------------------------------------
     def client(self, ctx: Ctx) -> Client:
@@ -111,7 +118,7 @@ class State:
         event = Event(ts=self.clock.now(), op=op, directory=directory.key, client=ref,
                       **fields)  # type: ignore[arg-type]
         directory.tracker.apply(event)
-        self.pending.append(Pending(directory.audit_dir, event, op in SYNCED_OPS,
+        self.pending.append(Pending(directory.progress_dir, event, op in SYNCED_OPS,
                                     directory.ident))
         directory.note_change(op in OUTCOME_OPS or op == "undo")
         if op in CHECKPOINT_OPS:
@@ -126,13 +133,31 @@ class State:
         return cache.get(request_id) if cache is not None else None
 
     def cache_reply(self, client_id: str, request_id: int, data: bytes) -> None:
-        if client_id not in self.clients:
+        if client_id not in self.clients or len(data) > REPLY_MAX_BYTES:
             return  # no Hello: nobody will retry
+        self._uncache(client_id, request_id)
         cache = self.replies.setdefault(client_id, OrderedDict())
         cache[request_id] = data
+        self.reply_order[(client_id, request_id)] = len(data)
+        self.reply_bytes += len(data)
         while len(cache) > REPLIES_PER_CLIENT:
-            cache.popitem(last=False)
+            self._uncache(client_id, next(iter(cache)))
+        while self.reply_bytes > REPLY_CACHE_BYTES:
+            self._uncache(*next(iter(self.reply_order)))
+
+    def _uncache(self, client_id: str, request_id: int) -> None:
+        size = self.reply_order.pop((client_id, request_id), None)
+        if size is None:
+            return
+        self.reply_bytes -= size
+        cache = self.replies.get(client_id)
+        if cache is not None:
+            cache.pop(request_id, None)
+            if not cache:
+                del self.replies[client_id]
 
     def forget_client(self, client_id: str) -> None:
         self.clients.pop(client_id, None)
+        for request_id in list(self.replies.get(client_id, ())):
+            self._uncache(client_id, request_id)
         self.replies.pop(client_id, None)

@@ -3,6 +3,11 @@
 A request travels as `RequestEnvelope(v, client, id, body)`; its reply as
 `ReplyEnvelope(v, id, body)`. `v` is PROTOCOL_VERSION on every message, so a
 client of another version gets a typed VERSION_MISMATCH, never a crash.
+
+Decoding never raises anything but ProtocolError: a request larger than
+MAX_MESSAGE_SIZE, nested deeper than MAX_DEPTH or holding more than
+MAX_ELEMENTS values is refused before msgspec sees it (see `limits`), and
+whatever msgspec still raises (RecursionError, MemoryError...) is BAD_MESSAGE.
 """
 
 from __future__ import annotations
@@ -10,10 +15,13 @@ from __future__ import annotations
 import msgspec
 
 from crop_protocol.errors import ErrorCode
+from crop_protocol.limits import MAX_DEPTH, MAX_ELEMENTS, ShapeError, check_shape
 from crop_protocol.messages import Reply, Request
 
 PROTOCOL_VERSION = 1
 MAX_MESSAGE_SIZE = 1 << 20  # requests; the daemon's socket drops larger ones (MAXMSGSIZE)
+__all__ = ["MAX_DEPTH", "MAX_ELEMENTS", "MAX_MESSAGE_SIZE", "PROTOCOL_VERSION", "ProtocolError",
+           "decode_reply", "decode_request", "encode_reply", "encode_request"]
 
 
 class RequestEnvelope(msgspec.Struct):
@@ -64,7 +72,7 @@ def encode_reply(request_id: int, body: Reply) -> bytes:
 def _salvage(data: bytes) -> _Header:
     try:
         return _header_decoder.decode(data)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except Exception:  # nothing to salvage is an answer too
         return _Header()
 
 
@@ -74,8 +82,12 @@ def decode_request(data: bytes) -> RequestEnvelope:
         raise ProtocolError(ErrorCode.BAD_MESSAGE,
                             f"message of {len(data)} bytes exceeds {MAX_MESSAGE_SIZE}")
     try:
+        check_shape(data)
+    except ShapeError as exc:
+        raise ProtocolError(ErrorCode.BAD_MESSAGE, f"request refused: {exc}") from None
+    try:
         envelope = _request_decoder.decode(data)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+    except Exception as exc:  # DecodeError, ValidationError, RecursionError...
         header = _salvage(data)
         if header.v and header.v != PROTOCOL_VERSION:
             raise ProtocolError(ErrorCode.VERSION_MISMATCH, _mismatch(header.v),
@@ -90,8 +102,9 @@ def decode_request(data: bytes) -> RequestEnvelope:
 
 def decode_reply(data: bytes) -> ReplyEnvelope:
     try:
+        check_shape(data, max_elements=None)  # a status of many directories is long, not deep
         return _reply_decoder.decode(data)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+    except Exception as exc:  # DecodeError, ShapeError, RecursionError...
         header = _salvage(data)
         if header.v and header.v != PROTOCOL_VERSION:
             raise ProtocolError(ErrorCode.VERSION_MISMATCH, _mismatch(header.v),

@@ -171,6 +171,7 @@ class Welcome(_Msg):
     host: str
     lease_ttl: float
     break_threshold: float
+    events_endpoint: str | None = None  # the PUB feed of crop_protocol.feed, when there is one
 
 
 class Opened(_Msg):
@@ -242,6 +243,7 @@ class DaemonInfo(msgspec.Struct, kw_only=True):
     progress_dir: str | None = None
     uptime_seconds: float | None = None
     clients: int | None = None
+    events_endpoint: str | None = None
 
 
 class StatusReply(_Msg):

@@ -25,8 +25,8 @@ from crop_progress.commandline import Group, examples, version_option
 F = TypeVar("F", bound=Callable[..., Any])
 
 ELSEWHERE: dict[str, str] = {
-    # "name": "package.module:attribute" of a click command or group, e.g.
-    # "web": "crop_client.web.cli:web",
+    # "name": "package.module:attribute" of a click command or group
+    "web": "crop_client.web.command:web",
 }
 
 

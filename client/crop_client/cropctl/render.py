@@ -325,6 +325,7 @@ def stats(view: StatsView) -> None:
         out.print(_text(f"Per day, last {view.days} day{'s' if view.days != 1 else ''}",
                         "bold"))
         out.print(table)
+        _day_bars(out, day_totals)
     else:
         out.print(_text(f"No work recorded in the last {view.days} "
                         f"day{'s' if view.days != 1 else ''}."))
@@ -358,6 +359,22 @@ def stats(view: StatsView) -> None:
                     "file operations)", "dim"))
     if not view.daemon.running:
         _say_daemon(out, view.daemon)
+
+
+def _day_bars(out: Console, day_totals: dict[str, Any]) -> None:
+    """Images per day as bars, the longest as wide as the terminal allows."""
+    from rich.bar import Bar
+
+    most = max((tally.images for tally in day_totals.values()), default=0)
+    if most <= 0:
+        return
+    table = _table("day (UTC)", "images", "", right=("images",))
+    width = max(10, min(60, out.width - 24))
+    for day, tally in day_totals.items():
+        table.add_row(_text(day), _text(tally.images),
+                      Bar(most, 0, max(0, tally.images), width=width, color="cyan"))
+    out.print(_text("Images per day", "bold"))
+    out.print(table)
 
 
 # ----------------------------------------------------------------------- daemon

@@ -4,7 +4,6 @@ also finishes or removes what a killed window left in the output folder."""
 
 from __future__ import annotations
 
-from crop_progress import store
 from crop_progress.display import is_resume
 from crop_protocol import messages as m
 from cropd import leftovers, rescan, sessions
@@ -23,7 +22,7 @@ def handle(state: State, ctx: Ctx, req: m.Open) -> m.Opened:
                         new_session=False)
     ctx.touched.add(found.ident)
     if req.reset:
-        store.backup(found.progress_file)
+        state.storage(found.progress_dir).backup(found.progress_file)
         found.keep_bak = True
         state.emit(found, "reset", client=client, ctx=ctx)
         notes.append("Progress reset: starting afresh (the old file is kept as .bak)")

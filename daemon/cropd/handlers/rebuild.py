@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from crop_progress import recovery
 from crop_protocol import messages as m
 from cropd.directory import file_signature
-from cropd.handlers.common import directory, summary
+from cropd.handlers.common import summary, tracked_directory
 from cropd.state import Ctx, State
 
 
 def handle(state: State, ctx: Ctx, req: m.Rebuild) -> m.Ok:
-    found, notes = directory(state, req.directory, req.progress_dir, req.output_dir,
-                             for_write=True)
+    found, notes = tracked_directory(state, req.directory, req.progress_dir, req.output_dir,
+                                     for_write=True)
     if found.recovered and notes:
         found.recovered = False  # loading it just now was the rebuild: don't do it twice
         state.emit(found, "rebuild", client=state.clients.get(ctx.client_id), ctx=ctx,
@@ -23,9 +22,9 @@ def handle(state: State, ctx: Ctx, req: m.Rebuild) -> m.Ok:
                     messages=notes)
     if req.output_dir:
         found.output_dir = Path(req.output_dir).expanduser().resolve()
-    rec = recovery.rebuild(found.progress_file, found.path, found.output_dir, found.audit_dir,
-                           sorted(found.tracker.on_disk), state.config.break_threshold,
-                           reason="Rebuilt on request")
+    rec = state.storage(found.progress_dir).rebuild(
+        found.progress_file, found.path, found.output_dir, sorted(found.tracker.on_disk),
+        "Rebuilt on request")
     found.tracker = rec.tracker
     found.signature = file_signature(found.progress_file)
     state.emit(found, "rebuild", client=state.clients.get(ctx.client_id), ctx=ctx,

@@ -9,13 +9,12 @@ same token changes nothing and is answered as a duplicate.
 
 from __future__ import annotations
 
-import os
-
 from crop_progress import history
+from crop_progress.audit import OUTCOME_OP
 from crop_progress.tracker import OP_STATUS, PENDING
 from crop_protocol import messages as m
 from crop_protocol.errors import ErrorCode
-from cropd.handlers.common import OUTCOME_OP, check_name, summary
+from cropd.handlers.common import check_name, check_paths, summary
 from cropd.state import Ctx, Refusal, State
 
 
@@ -23,9 +22,7 @@ def handle(state: State, ctx: Ctx, req: m.Report) -> m.Reported:
     client = state.client(ctx)
     found = state.directory_of(ctx, req.directory)
     check_name(found, req.file)
-    for path in [req.dest, *req.trashed]:
-        if path and not os.path.isabs(path):
-            raise Refusal(ErrorCode.BAD_REQUEST, f"not an absolute path: {path!r}")
+    check_paths(found, req)
     tracker = found.tracker
     op = OUTCOME_OP[req.outcome]
     ctx.touched.add(found.ident)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from crop_progress import store
 from crop_protocol import messages as m
-from cropd.handlers.common import directory, summary
+from cropd.handlers.common import summary, tracked_directory
 from cropd.state import Ctx, State
 
 
 def handle(state: State, ctx: Ctx, req: m.Reset) -> m.Ok:
-    found, notes = directory(state, req.directory, req.progress_dir, for_write=True)
-    store.backup(found.progress_file)
+    found, notes = tracked_directory(state, req.directory, req.progress_dir, for_write=True)
+    state.storage(found.progress_dir).backup(found.progress_file)
     found.expires.clear()
     found.keep_bak = True
     state.emit(found, "reset", client=state.clients.get(ctx.client_id), ctx=ctx)

@@ -21,7 +21,8 @@ def daemon_info(state: State) -> m.DaemonInfo:
                         endpoint=state.config.endpoint,
                         progress_dir=str(state.config.progress_dir),
                         uptime_seconds=round(time.monotonic() - state.started, 1),
-                        clients=len(state.clients))
+                        clients=len(state.clients),
+                        events_endpoint=state.config.events_endpoint)
 
 
 def _unloaded(state: State, path: Path) -> m.Summary | None:

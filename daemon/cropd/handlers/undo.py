@@ -9,11 +9,12 @@ journal after a daemon restart (see Directory.undo_stack).
 
 from __future__ import annotations
 
+from crop_progress.audit import OP_OUTCOME
 from crop_progress.tracker import OP_STATUS, PENDING
 from crop_protocol import messages as m
 from crop_protocol.errors import ErrorCode
 from cropd import leases
-from cropd.handlers.common import OP_OUTCOME, summary
+from cropd.handlers.common import summary
 from cropd.state import Ctx, Refusal, State
 
 
