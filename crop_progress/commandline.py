@@ -114,6 +114,12 @@ def run_styled(command: click.Command, main: Callable[..., Any], args: Sequence[
 
 
 class _Styled:
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        option = super().get_help_option(ctx)  # type: ignore[misc]
+        if option is not None:
+            option.help = "show this help and exit"  # lower case, as every other option
+        return option  # type: ignore[no-any-return]
+
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True,
              **extra: Any) -> Any:

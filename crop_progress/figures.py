@@ -17,12 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from crop_progress.audit import Event
-from crop_progress.model import SessionRecord
 from crop_progress.timefmt import now, to_iso
-from crop_progress.worktime import BREAK_THRESHOLD, breakdown, origin_binned_seconds
+
+if TYPE_CHECKING:  # the stats and show builders import these when they run
+    from crop_progress.audit import Event
+    from crop_progress.model import SessionRecord
 
 MIN_RATE_IMAGES = 5
 MIN_RATE_SECONDS = 60.0
@@ -103,9 +104,14 @@ def stats_since(days: int, reference: datetime | None = None) -> str:
 
 
 def stats_rows(events: Iterable[Event],
-               break_threshold: float = BREAK_THRESHOLD) -> tuple[list[dict[str, Any]], float]:
+               break_threshold: float | None = None) -> tuple[list[dict[str, Any]], float]:
     """Images and work time per (day, directory), sorted, and the origin tool's 15-minute
-    bin figure for the same events (wire StatsRow fields, and StatsReply.origin_seconds)."""
+    bin figure for the same events (wire StatsRow fields, and StatsReply.origin_seconds).
+    `break_threshold`: None for the default (300 s)."""
+    from crop_progress.worktime import BREAK_THRESHOLD, breakdown, origin_binned_seconds
+
+    if break_threshold is None:
+        break_threshold = BREAK_THRESHOLD
     events = list(events)
     table = breakdown(events, break_threshold)
     rows = [{"day": day, "directory": directory, "images": tally.images,

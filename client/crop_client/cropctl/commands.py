@@ -59,17 +59,6 @@ def app() -> None:
     """
 
 
-@app.group(epilog=examples("cropctl daemon start", "cropctl daemon status --json"))
-def daemon() -> None:
-    """Start, stop or look at the progress daemon (cropd)."""
-
-
-@app.group(epilog=examples("cropctl service install --dry-run", "cropctl service install",
-                           "cropctl service status --json"))
-def service() -> None:
-    """Run cropd as a systemd user service or a launchd agent."""
-
-
 def guard(fn: F) -> F:
     """Turn the failures a user can meet into one line on stderr and an exit code."""
 
@@ -251,6 +240,11 @@ def rebuild(directory: str, output_dir: str | None) -> int:
 # ----------------------------------------------------------------------- the daemon
 
 
+@app.group(epilog=examples("cropctl daemon start", "cropctl daemon status --json"))
+def daemon() -> None:
+    """Start, stop or look at the progress daemon (cropd)."""
+
+
 @daemon.command("start", epilog=examples("cropctl daemon start",
                                          "cropctl daemon start --idle-exit 600"))
 @click.option("--idle-exit", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
@@ -316,6 +310,12 @@ def daemon_status(json_out: bool) -> int:
 
 
 # ----------------------------------------------------------------------- the service
+
+
+@app.group(epilog=examples("cropctl service install --dry-run", "cropctl service install",
+                           "cropctl service status --json"))
+def service() -> None:
+    """Run cropd as a systemd user service or a launchd agent."""
 
 
 def dry_run_flag(fn: F) -> F:
