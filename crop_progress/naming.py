@@ -20,6 +20,7 @@ from pathlib import Path
 
 import msgspec
 
+from crop_progress import fsio
 from crop_progress.paths import directory_key
 from crop_progress.store import BAK_SUFFIX, bak_path
 
@@ -185,4 +186,4 @@ def adopt(source: Path, target: Path) -> None:
     for suffix in ("", BAK_SUFFIX):
         old = source.with_name(source.name + suffix)
         if old.exists():
-            os.replace(old, target.with_name(target.name + suffix))
+            fsio.rename(old, target.with_name(target.name + suffix))

@@ -1,19 +1,17 @@
 """Progress files on disk: durable atomic writes, `.bak`, and a load that validates,
 migrates and repairs, or refuses with a clear reason.
 
-Writes go to a temp file in the same folder, are flushed and fsynced, replace
-the target with `os.replace`, and the folder is fsynced, so a crash leaves
-either the old or the new file, never a mix. Damaged files are never deleted:
+Writes go through `fsio.atomic_write` (a temp file in the same folder, fsynced,
+renamed over the target, the folder fsynced), so a crash leaves either the old
+or the new file, never a mix. Damaged files are never deleted:
 recovery (see `recovery`) sets them aside as `<name>.corrupt-<timestamp>`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,29 +56,15 @@ def _read_bytes(path: Path) -> bytes | None:
 
 
 def atomic_write(path: Path, data: bytes) -> os.stat_result:
-    """Durably replace `path` with `data`; raises StoreError and leaves `path` as it was."""
-    folder = path.parent
-    tmp_name = None
+    """Durably replace `path` with `data` (`fsio.atomic_write`); raises StoreError and
+    leaves `path` as it was."""
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-        try:
-            fsio.write_all(fd, data)
-            os.fsync(fd)
-            os.fchmod(fd, 0o644)
-        finally:
-            os.close(fd)
-        os.replace(tmp_name, path)
-        tmp_name = None
-        fsio.fsync_dir(folder)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fsio.atomic_write(path, data)
         return path.stat()
     except OSError as exc:
         raise StoreError(exc.errno or errno.EIO, f"cannot write {path}: {exc.strerror or exc}",
                          str(path)) from exc
-    finally:
-        if tmp_name is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp_name)
 
 
 def save(path: Path, progress: Progress) -> os.stat_result:
@@ -103,11 +87,10 @@ def quarantine(path: Path) -> Path | None:
     stamp = now().strftime("%Y%m%dT%H%M%S%fZ")
     target = path.with_name(f"{path.name}.corrupt-{stamp}")
     try:
-        os.replace(path, target)
+        fsio.rename(path, target)
     except OSError as exc:
         raise StoreError(exc.errno or errno.EIO, f"cannot set aside {path}: {exc}",
                          str(path)) from exc
-    fsio.fsync_dir(path.parent)
     return target
 
 

@@ -95,7 +95,7 @@ def test_progress_files_lists_only_progress_files(tmp_path):
     progress = tmp_path / "progress"
     open_directory(progress, tmp_path / "x")
     (progress / "x_progress.json.bak").write_text("{}")
-    (progress / ".x_progress.json.123.tmp").write_text("{}")
+    (progress / ".x_progress.json.tmp-1a2b3c").write_text("{}")
     (progress / "x_progress.json.corrupt-1").write_text("{}")
     assert naming.progress_files(progress) == [progress / "x_progress.json"]
     assert naming.progress_files(tmp_path / "nowhere") == []

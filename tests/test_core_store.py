@@ -16,7 +16,7 @@ from core_helpers import CRASH_DIRECTORY, REPO, crash_state, isolate_env
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crop_progress import store
+from crop_progress import fsio, store
 from crop_progress.model import FailedFile, Progress, SessionRecord, decode, encode
 
 HELPERS = Path(__file__).resolve().parent / "core_helpers.py"
@@ -135,7 +135,7 @@ def test_failed_write_raises_store_error_and_keeps_the_old_file(tmp_path, monkey
     store.save(path, Progress(directory="/old/", completed_files=["a.png"], completed_count=1))
     before = path.read_bytes()
     if call == "mkstemp":
-        monkeypatch.setattr(store.tempfile, "mkstemp", _enospc)
+        monkeypatch.setattr(fsio.tempfile, "mkstemp", _enospc)
     else:
         monkeypatch.setattr(os, call, _enospc)
     with pytest.raises(store.StoreError) as info:
@@ -239,8 +239,8 @@ def test_sigkill_mid_write_never_leaves_a_mix(tmp_path):
         assert data == encode(crash_state(i))
         assert progress.directory == CRASH_DIRECTORY
         seen.add(i)
-        mid_write += any(p.name.endswith(".tmp") for p in path.parent.iterdir())
-        for leftover in path.parent.glob(".*.tmp"):
+        mid_write += any(".tmp-" in p.name for p in path.parent.iterdir())
+        for leftover in path.parent.glob(".*.tmp-*"):
             leftover.unlink()
     # the writer got somewhere, through both kinds of state
     assert len(seen) > 10

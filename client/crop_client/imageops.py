@@ -5,7 +5,7 @@ image: the image's size as displayed (EXIF orientation applied), writing a crop
 in the source's own format with its metadata (what is kept, and how, is
 `image_metadata`'s), byte-for-byte copies and moves of originals and companions,
 and the crash-safe way every output file is written: a temporary name in the
-destination folder, flushed and fsynced, then ``os.replace``d onto the real
+destination folder, flushed and fsynced, then renamed (``fsio``) onto the real
 name, so a killed process never leaves a half-written file under that name.
 
 A source that cannot be read raises :class:`ImageError` with a one-line reason
@@ -22,7 +22,6 @@ import os
 import re
 import shutil
 import stat
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -183,7 +182,7 @@ def _shaped(part: Image.Image, shape: shaping.Shape | None) -> Image.Image:
 def copy_file(src: Path, dest: Path) -> None:
     """Copy ``src`` to ``dest`` byte for byte, keeping mode and times (like ``copy2``).
 
-    Written through a temporary file and ``os.replace``, so ``dest`` is either the
+    Written through a temporary file and a rename, so ``dest`` is either the
     old file or the complete copy, never a part.
     """
     src, dest = Path(src), Path(dest)
@@ -202,14 +201,12 @@ def move_file(src: Path, dest: Path) -> None:
     src, dest = Path(src), Path(dest)
     _refuse_same_file(src, dest)
     try:
-        os.replace(src, dest)
+        fsio.rename(src, dest)
     except OSError as exc:
         if exc.errno != errno.EXDEV:
             raise
         copy_file(src, dest)
         os.unlink(src)
-    else:
-        fsio.fsync_dir(dest.parent)
     if src.parent != dest.parent:
         fsio.fsync_dir(src.parent)
 
@@ -294,28 +291,12 @@ def _write_atomically(
     mode: int | None = None,
     stat_from: Path | None = None,
 ) -> None:
-    """Write ``dest`` through a temporary file in its folder, fsync, ``os.replace``.
+    """Write ``dest`` through ``fsio.atomic_write`` (temp file, fsync, rename).
 
     On any failure (including KeyboardInterrupt) the temporary file is removed
     and ``dest`` is untouched.
     """
-    folder = dest.parent
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name[:200]}.tmp-", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            if stat_from is not None:
-                shutil.copystat(stat_from, tmp)
-            elif mode is not None:
-                os.chmod(tmp, mode)
-            os.fsync(f.fileno())
-        os.replace(tmp, dest)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    fsio.fsync_dir(folder)
+    fsio.atomic_write(dest, write, mode=mode, stat_from=stat_from)
 
 
 _NO_FAST_COPY = frozenset(

@@ -102,6 +102,6 @@ def test_real_full_filesystem(tmp_path: Path, endpoint: str) -> None:
                 carry_out(session, target, item, Decision("skip"))
         data = json.loads((folder / "disk_progress.json").read_text())
         assert data["skipped_files"] == [i.file for i in items]
-        assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
+        assert not [p for p in folder.iterdir() if ".tmp-" in p.name]
     finally:
         subprocess.run(["umount", str(folder)], capture_output=True)

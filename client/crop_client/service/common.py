@@ -16,11 +16,12 @@ import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from crop_progress import fsio
 
 LABEL = "io.github.crop-progress.cropd"
 UNIT_NAME = "cropd.service"
@@ -212,18 +213,7 @@ def show(argv: Sequence[str]) -> str:
 def write_file(path: Path, content: str) -> None:
     """Replace `path` atomically: a half-written unit must never be loaded."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(content)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    fsio.atomic_write(path, content.encode("utf-8"))
 
 
 def read(path: Path) -> str | None:

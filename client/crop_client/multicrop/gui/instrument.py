@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from crop_progress import fsio
+
 STATE_ENV = "MULTICROP_DEBUG_STATE"
 TIMING_ENV = "MULTICROP_TIMING_LOG"
 GEOMETRY_ENV = "MULTICROP_GEOMETRY"
@@ -44,6 +46,5 @@ class Instrument:
     def state(self, data: dict[str, Any]) -> None:
         if self.state_file is None:
             return
-        temporary = self.state_file.with_name(self.state_file.name + ".tmp")
-        temporary.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-        os.replace(temporary, self.state_file)
+        fsio.atomic_write(self.state_file, json.dumps(data, ensure_ascii=False,
+                                                      indent=1).encode("utf-8"), durable=False)
