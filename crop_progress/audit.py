@@ -192,7 +192,7 @@ def read_events(audit_dir: Path, *, directory: str | None = None,
                 continue
             try:
                 event = _decoder.decode(line)
-            except (msgspec.DecodeError, msgspec.ValidationError):
+            except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
                 continue
             if directory is not None and event.directory != directory:
                 continue

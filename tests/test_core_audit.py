@@ -133,3 +133,14 @@ def test_unsynced_append_is_readable_too(audit):
 def test_events_default_fields():
     event = Event(ts=at(0), op="crop", directory="/w/d/")
     assert (event.file, event.dest, event.companions, event.client) == (None, None, [], None)
+
+
+def test_a_journal_line_nested_too_deep_is_skipped_like_any_damaged_line(tmp_path):
+    """msgspec recurses on nesting: a line of 5,000 brackets must not stop a reader."""
+    from crop_progress.audit import read_events
+
+    (tmp_path / "2026-12-01.jsonl").write_text(
+        '{"ts":"2026-12-01T00:00:00.000Z","op":"claim","directory":"/a/","reason":'
+        + "[" * 5000 + "]" * 5000 + "}\n"
+        + '{"ts":"2026-12-01T00:00:01.000Z","op":"claim","directory":"/a/"}\n')
+    assert [e.ts for e in read_events(tmp_path)] == ["2026-12-01T00:00:01.000Z"]

@@ -63,7 +63,7 @@ def load(state: State, directory: Path, progress_dir: Path, output_dir: str | No
     except (FutureSchemaError, UnsafeFileError) as exc:
         raise Refusal(ErrorCode.DAMAGED, str(exc)) from None
     except StoreError as exc:
-        raise Refusal(ErrorCode.STORAGE_ERROR, str(exc)) from None
+        raise Refusal(ErrorCode.STORAGE_ERROR, exc.strerror or str(exc)) from None
     tracker = loaded.tracker
     out = _output_dir(output_dir, tracker.progress, directory)
     if not tracker.progress.created:
