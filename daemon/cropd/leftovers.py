@@ -10,6 +10,7 @@ half-done file stays where a client would deliver it.
 from __future__ import annotations
 
 import contextlib
+import glob
 import logging
 import os
 import re
@@ -26,14 +27,16 @@ _PART_TEMP = re.compile(r"^\.\.(?P<file>.+)\.(?P<token>\d+)\.part\.tmp-")
 def discard(directory: Directory, image: str, token: int) -> None:
     """A lease was replaced: what its holder wrote under that token can never count."""
     for name in (image, *directory.companions(image)):
-        path = directory.output_dir / f".{name}.{token}.part"
-        try:
-            path.unlink()
-            log.info("removed %s: its lease went to another window", path)
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            log.warning("cannot remove %s: %s", path, exc)
+        part = directory.output_dir / f".{name}.{token}.part"
+        # and the temporary file of a write of that part that was cut short
+        for path in [part, *directory.output_dir.glob(f".{glob.escape(part.name)}.tmp-*")]:
+            try:
+                path.unlink()
+                log.info("removed %s: its lease went to another window", path)
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                log.warning("cannot remove %s: %s", path, exc)
 
 
 def settle(directory: Directory) -> list[str]:

@@ -324,3 +324,23 @@ def test_a_stale_lock_with_a_reused_pid_does_not_stop_a_client(tmp_path: Path, e
     finally:
         from procs import stop_daemon
         stop_daemon(endpoint)
+
+
+def test_a_new_lease_removes_the_former_holders_parts_and_their_temporaries(
+        tmp_path: Path, progress_dir: Path, cropd: Callable) -> None:
+    """A window killed while writing its part leaves the write's temporary file too."""
+    cropd(ttl=1.0)
+    work = tmp_path / "cut"
+    out = tmp_path / "cut_cropped"
+    make_images(work, 1, size=(32, 32), companions=())
+    victim = window(work, (0, 0, 8, 8))
+    claimed = first_line(victim)
+    victim.kill()
+    victim.communicate(timeout=10)
+    (out / f"..{claimed['file']}.{claimed['token']}.part.tmp-abcd1234").write_bytes(b"cut")
+    with Session(program="other", autostart=False) as other:
+        target = Target.from_opened(other.open(work))
+        items = wait_until(lambda: other.claim(target.directory, 1).items,
+                           "the killed window's image to come back")
+        assert isinstance(items, list) and items[0].token > claimed["token"]
+        assert parts(out) == []
