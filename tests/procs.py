@@ -73,18 +73,25 @@ def stop_daemon(endpoint: str) -> None:
     psutil.wait_procs([process], timeout=10)
 
 
+def kill_daemon(endpoint: str) -> bool:
+    """SIGKILL the cropd serving `endpoint`, if one runs; True when one was killed."""
+    pid = daemon_pid(endpoint)
+    if not pid:
+        return False
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def kill_daemon_at_random(endpoint: str, kills: int, clients: list[subprocess.Popen[str]],
                           rng: random.Random, after_each: object = None) -> int:
     """SIGKILL the running cropd at random moments while the clients work."""
     done = 0
     while done < kills and any(c.poll() is None for c in clients):
-        time.sleep(rng.uniform(0.05, 0.6))
-        pid = daemon_pid(endpoint)
-        if not pid:
-            continue
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
+        time.sleep(rng.uniform(0.05, 0.6))  # the moments are random on purpose
+        if not kill_daemon(endpoint):
             continue
         done += 1
         if callable(after_each):

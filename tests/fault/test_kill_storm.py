@@ -14,7 +14,6 @@ every kill. 20 kills in CI, 200 with --long.
 from __future__ import annotations
 
 import collections
-import os
 import random
 import signal
 import subprocess
@@ -24,7 +23,7 @@ from pathlib import Path
 import pytest
 from conftest import make_images
 from PIL import Image
-from procs import ACKED, daemon_pid, multicrop, outcomes, record, stop_daemon
+from procs import ACKED, kill_daemon, multicrop, outcomes, record, stop_daemon
 
 from crop_progress import model
 
@@ -86,16 +85,11 @@ def storm(tmp_path: Path, progress_dir: Path, endpoint: str, wanted: int,
             progress_file = progress_dir / f"{name}_progress.json"
             this = Round(work, rng)
             while figures["kills"] < wanted and this.running():
-                time.sleep(rng.uniform(0.05, 0.6))
+                time.sleep(rng.uniform(0.05, 0.6))  # the moments are random on purpose
                 if kill_windows and rng.random() < 0.3 and this.kill_a_window():
                     figures["window kills"] += 1
                     continue
-                pid = daemon_pid(endpoint)
-                if not pid:
-                    continue
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
+                if not kill_daemon(endpoint):
                     continue
                 figures["kills"] += 1
                 if progress_file.exists():
