@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff"})
+_IMAGE_EXTS = frozenset(ext[1:] for ext in IMAGE_EXTENSIONS)
 DECISION_EXTENSION = ".decision"
 
 
@@ -61,23 +62,26 @@ def scan_directory(directory: Path) -> Scan:
     images: list[str] = []
     others: dict[str, list[str]] = {}
     mtime_ns = directory.stat().st_mtime_ns
+    add_image = images.append
     with os.scandir(directory) as entries:
         for entry in entries:
             name = entry.name
-            if name.startswith("."):
+            if name[0] == ".":
                 continue
             try:
-                if not entry.is_file():
+                # d_type answers both without a stat on the usual filesystems
+                if entry.is_symlink():
+                    if not entry.is_file() or not _inside(entry.path, directory):
+                        continue  # a link out of the folder is not part of its work
+                elif not entry.is_file():
                     continue
-                if entry.is_symlink() and not _inside(entry.path, directory):
-                    continue  # a link out of the folder is not part of its work
             except OSError:
                 continue
             # rpartition is splitext for names that do not start with a dot, and
-            # cheaper: this loop runs once per file of folders of 30,000 files
+            # cheaper: this loop runs once per file of folders of 100,000 files
             stem, dot, ext = name.rpartition(".")
-            if dot and "." + ext.lower() in IMAGE_EXTENSIONS:
-                images.append(name)
+            if dot and (ext in _IMAGE_EXTS or ext.lower() in _IMAGE_EXTS):
+                add_image(name)
             else:
                 others.setdefault(stem if dot else name, []).append(name)
     images.sort()

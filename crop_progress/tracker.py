@@ -10,7 +10,6 @@ on disk plus those completed or deleted that left the directory.
 from __future__ import annotations
 
 import bisect
-import itertools
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -64,8 +63,11 @@ class Tracker:
         self.unlisted = unlisted
         # One string object per name, shared by every set and list below: a
         # 10,000-image directory holds each name once (memory, with 50 open).
-        listed = on_disk if isinstance(on_disk, list) else sorted(on_disk)
-        names = {n: n for n in listed}
+        # sorted() of a scan's names (sorted already) is one linear pass
+        listed = sorted(on_disk)
+        # name -> the same string: the look-up of the names on disk, and the map that
+        # makes every other set below share their string objects
+        names: dict[str, str] = dict(zip(listed, listed, strict=True))
         one = names.get
         self.completed: dict[str, None] = dict.fromkeys(one(f, f) for f in progress.completed_files)
         self.skipped: dict[str, None] = dict.fromkeys(
@@ -79,10 +81,9 @@ class Tracker:
         last = iso_to_epoch(progress.last_event_at) if progress.last_event_at else None
         self.clock = WorkClock(threshold, last)
         # a dict, not a set: a third of the memory for the same look-ups (50 open)
-        self.on_disk: dict[str, None] = dict.fromkeys(names)
-        # a scan's names come sorted: the resume order is built from them
-        self._sorted_disk: list[str] | None = (
-            listed if all(a < b for a, b in itertools.pairwise(listed)) else None)
+        self.on_disk: dict[str, str] = names
+        # the resume order is built from the sorted names (when they hold no repeats)
+        self._sorted_disk: list[str] | None = listed if len(listed) == len(names) else None
         self._hash = disk_hash
         # Leases: handed out by `claim` events, ended by an outcome or a `release`.
         self.grants: dict[str, Grant] = {g.file: g for g in progress.leases}
@@ -261,7 +262,7 @@ class Tracker:
             if left:
                 self.on_disk.pop(name, None)
             else:
-                self.on_disk[name] = None
+                self.on_disk[name] = name
             self._hash = None
 
     def mark(self, name: str, status: str) -> None:
@@ -315,7 +316,7 @@ class Tracker:
             n for n in self.on_disk.keys() - now if not self._handled(n))
         report.completed_gone = sorted(n for n in self.completed if n not in now)
         old_hash = self.progress.directory_hash
-        self.on_disk = dict.fromkeys(sorted(now))
+        self.on_disk = {n: n for n in now}
         self._sorted_disk = None
         self._hash = None
         self._rebuild_order()
@@ -330,7 +331,7 @@ class Tracker:
         gone = [n for n in removed if n in self.on_disk]
         if not fresh and not gone:
             return report
-        self.on_disk.update(dict.fromkeys(fresh))
+        self.on_disk.update(zip(fresh, fresh, strict=True))
         for name in gone:
             del self.on_disk[name]
         self._hash = None

@@ -50,7 +50,9 @@ class Directory:
     # after a restart, see crop_progress.history)
     history: dict[str, list[list[Event]]] = field(default_factory=dict)
     clients: set[str] = field(default_factory=set)
-    dirty: bool = False               # a checkpoint is due at the next flush
+    dirty: bool = False               # a checkpoint is due after this round's replies
+    urgent: bool = False              # ... before them
+    backup_due: bool = False          # .bak to be taken before the next checkpoint
     changes: int = 0                  # journal events applied since the last checkpoint
     outcomes: int = 0                 # ... of which outcomes (and undos)
     last_change_at: float = 0.0       # time.monotonic() of the newest of them
@@ -84,7 +86,7 @@ class Directory:
         info = storage.checkpoint(self.progress_file, progress)
         self.signature = (info.st_mtime_ns, info.st_size, info.st_ino)
         self.size = info.st_size
-        self.dirty = False
+        self.dirty = self.urgent = False
         self.changes = self.outcomes = 0
         self.read_only = False
 

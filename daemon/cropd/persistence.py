@@ -59,9 +59,11 @@ def due(directory: Directory, now: float, force: bool = False,
         dirty_only: bool = False) -> bool:
     if directory.read_only:
         return False
+    if dirty_only:
+        return directory.urgent
     if directory.dirty:
         return True
-    if not directory.changes or dirty_only:
+    if not directory.changes:
         return False
     if force:
         return True
@@ -74,9 +76,9 @@ def due(directory: Directory, now: float, force: bool = False,
 def checkpoint_due(state: State, force: bool = False,
                    dirty_only: bool = False) -> dict[Ident, str]:
     """Write the checkpoints that are due (all with changes when `force`; only those
-    that must be on disk before the round's replies, a session's start or end,
-    reset or rebuild, when `dirty_only`); a failed one is retried later: the
-    journal already holds everything it would say."""
+    that must be on disk before the round's replies, a session's end, a reset or
+    rebuild, when `dirty_only`); a failed one is retried later: the journal
+    already holds everything it would say."""
     if state.pending:
         return {}  # never checkpoint ahead of the journal
     failed: dict[Ident, str] = {}
@@ -84,8 +86,12 @@ def checkpoint_due(state: State, force: bool = False,
     for ident, directory in list(state.dirs.items()):
         if not due(directory, now, force, dirty_only):
             continue
+        storage = state.storage(directory.progress_dir)
         try:
-            directory.save(state.clock.now(), state.storage(directory.progress_dir))
+            if directory.backup_due:  # the state the previous session ended with
+                storage.backup(directory.progress_file)
+                directory.backup_due = False
+            directory.save(state.clock.now(), storage)
         except StoreError as exc:
             log.warning("checkpoint failed, will retry: %s", exc)
             directory.last_change_at = now  # not again before CHECKPOINT_IDLE

@@ -22,7 +22,7 @@ def begin(state: State, directory: Directory, client: Client) -> bool:
     if directory.keep_bak:
         directory.keep_bak = False  # .bak already holds the previous state (migration, reset)
     else:
-        state.storage(directory.progress_dir).backup(directory.progress_file)
+        directory.backup_due = True  # taken before this session's first checkpoint
     state.emit(directory, "session_start", client=client)
     return True
 

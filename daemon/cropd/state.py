@@ -27,8 +27,11 @@ REPLIES_PER_CLIENT = 16  # a retry repeats one of a client's last few requests
 # releases are written before the reply too (a killed daemon keeps them) and
 # fsynced with the next outcome.
 SYNCED_OPS = frozenset({*OUTCOME_OPS, "undo", "reset", "rebuild"})
-# Events after which the progress file is written at the next flush.
+# Events after which the progress file is written after the round's replies, and
+# those after which it is written before them (a client that leaves, or one that
+# reset or rebuilt a directory, finds the file up to date).
 CHECKPOINT_OPS = frozenset({"session_start", "session_end", "reset", "rebuild"})
+URGENT_OPS = frozenset({"session_end", "reset", "rebuild"})
 REPLY_CACHE_BYTES = 8 << 20  # all cached replies together; the oldest go first
 REPLY_MAX_BYTES = 1 << 20    # a larger reply is not kept (its retry runs again)
 
@@ -123,6 +126,7 @@ class State:
         directory.note_change(op in OUTCOME_OPS or op == "undo")
         if op in CHECKPOINT_OPS:
             directory.dirty = True
+            directory.urgent |= op in URGENT_OPS
         if ctx is not None:
             ctx.touched.add(directory.ident)
         return event

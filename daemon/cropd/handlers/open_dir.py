@@ -23,7 +23,7 @@ def handle(state: State, ctx: Ctx, req: m.Open) -> m.Opened:
     ctx.touched.add(found.ident)
     if req.reset:
         state.storage(found.progress_dir).backup(found.progress_file)
-        found.keep_bak = True
+        found.keep_bak, found.backup_due = True, False
         state.emit(found, "reset", client=client, ctx=ctx)
         notes.append("Progress reset: starting afresh (the old file is kept as .bak)")
     notes += rescan.at_open(state, found)
