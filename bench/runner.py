@@ -31,6 +31,11 @@ FIGURES: dict[str, tuple[str, str]] = {
 }
 
 
+def _figure_order(row: Row) -> tuple[int, str]:
+    digits = len(row.key) - len(row.key.lstrip("0123456789"))
+    return (int(row.key[:digits] or 0), row.key[digits:])
+
+
 def _function(module: str) -> Callable[[Path, Sizes], list[Row]]:
     import importlib
 
@@ -93,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
                 traceback.print_exc(file=sys.stderr)
             rows += got
             print(f" ({time.perf_counter() - start:.1f} s)", flush=True)
-        rows = sorted(rows + skipped, key=lambda row: row.key)  # stable: keeps each figure's order
+        # by figure number (2 before 10), stable: keeps each figure's own order
+        rows = sorted(rows + skipped, key=_figure_order)
     finally:
         env.stop_all()
         if not args.keep:
