@@ -61,6 +61,12 @@ def page_at(browser, size: str, errors: list[str]):
     return page
 
 
+# What sticks out past the right edge, for the message of a failed width check.
+WIDEST = """[...document.querySelectorAll('body *')]
+  .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+  .slice(-3).map(e => e.tagName + '.' + e.className + ': ' + e.textContent.slice(0, 60))"""
+
+
 def test_overview_on_a_phone_and_a_desk(browser, daemon: InProcessDaemon,
                                         tmp_path: Path) -> None:
     for name, count, limit in (("_asian", 30, "12"), ("_euro", 8, "8"), ("portraits", 20, "3")):
@@ -76,11 +82,12 @@ def test_overview_on_a_phone_and_a_desk(browser, daemon: InProcessDaemon,
             assert cards.count() == 3
             assert page.locator('.card[data-id="_asian"] .counts').inner_text().startswith(
                 "12 of 30")
+            page.screenshot(path=str(tmp_path / f"overview-{size}.png"), full_page=True)
             # nothing wider than the screen: usable at 390 px without sideways scrolling
-            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            assert page.evaluate("document.documentElement.scrollWidth") <= width, \
+                page.evaluate(WIDEST)
             box = page.locator('.card[data-id="_euro"] svg.bar').bounding_box()
             assert box and box["width"] > 0.6 * min(width, 400)
-            page.screenshot(path=str(tmp_path / f"overview-{size}.png"), full_page=True)
             for path in ("/d/_asian", "/stats", "/plan"):
                 page.goto(board.url.rstrip("/") + path)
                 assert page.evaluate("document.documentElement.scrollWidth") <= width, path

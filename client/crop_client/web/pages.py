@@ -21,6 +21,7 @@ from crop_client.web import figures, svg
 from crop_client.web.source import DirectoryView, directory_id
 from crop_progress.audit import Event
 from crop_progress.display import label
+from crop_progress.figures import percent_text
 from crop_progress.timefmt import format_ago, format_duration, iso_to_epoch
 from crop_protocol import messages as m
 
@@ -132,7 +133,8 @@ def card(s: m.Summary, name: str | None = None, ts: str | None = None) -> str:
         f'<h2><a href="{href(ident)}">{h(name)}</a>{windows}{state}</h2>'
         f"{svg.progress_bar(s.completed_count, s.total_images)}"
         f'<p class="counts"><b>{s.completed_count}</b> of {s.total_images} · '
-        f"<b>{s.percent:.1f}%</b>{' · ' if extras else ''}{' · '.join(extras)}</p>"
+        f"<b>{percent_text(s.completed_count, s.total_images)}</b>"
+        f"{' · ' if extras else ''}{' · '.join(extras)}</p>"
         '<dl class="facts">'
         f"<div><dt>rate</dt><dd>{per_hour(rate_of(s))}</dd></div>"
         f"<div><dt>ETA</dt><dd>{eta}</dd></div>"
