@@ -344,3 +344,24 @@ def test_a_new_lease_removes_the_former_holders_parts_and_their_temporaries(
                            "the killed window's image to come back")
         assert isinstance(items, list) and items[0].token > claimed["token"]
         assert parts(out) == []
+
+
+def test_a_directory_nobody_has_open_is_unloaded_checkpointed(
+        tmp_path: Path, progress_dir: Path, daemon, monkeypatch: pytest.MonkeyPatch) -> None:
+    """cropd forgets idle directories (memory stays bounded over weeks of folders);
+    what it forgets is on disk first, and status still shows it from the file."""
+    import cropd.server
+
+    work = tmp_path / "idle"
+    make_images(work, 3, size=(32, 32), companions=())
+    with Session(daemon.endpoint, program="window", autostart=False) as session:
+        target = Target.from_opened(session.open(work))
+        for item in session.claim(target.directory, 2).items:
+            carry_out(session, target, item, Decision("keep"))
+    monkeypatch.setattr(cropd.server, "UNLOAD_AFTER", 0.0)
+    wait_until(lambda: not daemon.state.dirs, "the idle directory to be unloaded")
+    data = json.loads((progress_dir / "idle_progress.json").read_text())
+    assert data["completed_count"] == 2
+    with Session(daemon.endpoint, program="cropctl", autostart=False) as session:
+        shown = {s.directory: s for s in session.status().directories}
+    assert shown[target.directory].completed_count == 2
