@@ -204,6 +204,17 @@ def test_an_acknowledged_output_of_a_killed_window_is_finished_at_open(
         (work / item.file).with_suffix(".yaml").read_bytes()
 
 
+def sigkill_and_restart(daemon: subprocess.Popen[bytes], cropd: Callable) -> None:
+    daemon.send_signal(signal.SIGKILL)
+    daemon.wait(timeout=10)
+    cropd(ttl=30.0)
+
+
+def crop_all(session: Session, target: Target, items: list, batch: str) -> None:
+    for item in items:
+        carry_out(session, target, item, Decision("crop", (0, 0, 20, 20)), batch=batch)
+
+
 def test_a_restarted_daemon_gives_leases_back_and_keeps_undo(
         tmp_path: Path, progress_dir: Path, endpoint: str, cropd: Callable) -> None:
     daemon = cropd(ttl=30.0)
@@ -213,12 +224,9 @@ def test_a_restarted_daemon_gives_leases_back_and_keeps_undo(
     with Session(program="window", autostart=False) as session:
         target = Target.from_opened(session.open(work))
         first = session.claim(target.directory, 3).items
-        for item in first:
-            carry_out(session, target, item, Decision("crop", (0, 0, 20, 20)), batch="b1")
+        crop_all(session, target, first, "b1")
         held = session.claim(target.directory, 2).items
-        daemon.send_signal(signal.SIGKILL)
-        daemon.wait(timeout=10)
-        cropd(ttl=30.0)
+        sigkill_and_restart(daemon, cropd)
         # another window, after the restart, must not get the images the first holds
         with Session(program="rival", autostart=False) as rival:
             rival_target = Target.from_opened(rival.open(work))
@@ -247,12 +255,9 @@ def test_undo_survives_a_restart(tmp_path: Path, progress_dir: Path, endpoint: s
     with Session(program="window", autostart=False) as session:
         target = Target.from_opened(session.open(work))
         batch = session.claim(target.directory, 3).items
-        for item in batch:
-            carry_out(session, target, item, Decision("crop", (0, 0, 20, 20)), batch="b1")
+        crop_all(session, target, batch, "b1")
         assert sorted(p.name for p in out.glob("*.png")) == sorted(i.file for i in batch)
-        daemon.send_signal(signal.SIGKILL)
-        daemon.wait(timeout=10)
-        cropd(ttl=30.0)
+        sigkill_and_restart(daemon, cropd)
         undone = session.undo(target.directory)
         assert sorted(i.file for i in undone.items) == sorted(i.file for i in batch)
         from crop_client.work import take_back
