@@ -52,8 +52,9 @@ NOT_INHERITED = ("CROPD_ENDPOINT", "CROP_PROGRESS_DIR", "JOURNAL_STREAM", "INVOC
                  "WAYLAND_DISPLAY")
 # Inside the host: its hostname, then the share bind-mounted at the host's path.
 ENTER = 'hostname "$1" && mount --bind "$2" "$3" && shift 3 && exec "$@"'
-# Run inside a host: is ADDRESS:PORT reachable? A refusal is an answer, so no listener
-# is needed; a timeout or "unreachable" is not.
+# Run inside a host: is ADDRESS:PORT reachable? A refusal is an answer (so no listener
+# is needed) unless the 4th argument says a listener is wanted; a timeout or
+# "unreachable" is not.
 PROBE = """
 import socket, sys
 s = socket.socket()
@@ -61,7 +62,7 @@ s.settimeout(float(sys.argv[3]))
 try:
     s.connect((sys.argv[1], int(sys.argv[2])))
 except ConnectionRefusedError:
-    pass
+    sys.exit(0 if sys.argv[4] == "refused-is-reachable" else 1)
 except OSError:
     sys.exit(1)
 """
@@ -275,10 +276,12 @@ class Studio:
     # -- the network -----------------------------------------------------------------
 
     def reachable(self, ws: Host, address: str = DAEMON_ADDRESS, port: int = 9,
-                  timeout: float = 0.5) -> bool:
-        """Can `ws` reach ADDRESS:PORT (a connection or a refusal both say yes)?"""
-        found = self.run(ws, [sys.executable, "-c", PROBE, address, str(port), str(timeout)],
-                         timeout=30)
+                  timeout: float = 0.5, refused_is_reachable: bool = True) -> bool:
+        """Can `ws` reach ADDRESS:PORT (a connection or, unless told otherwise, a
+        refusal both say yes)?"""
+        mode = "refused-is-reachable" if refused_is_reachable else "listener-wanted"
+        found = self.run(ws, [sys.executable, "-c", PROBE, address, str(port), str(timeout),
+                              mode], timeout=30)
         return found.returncode == 0
 
     def wait_reachable(self, ws: Host, timeout: float = 20.0) -> None:

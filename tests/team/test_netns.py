@@ -61,6 +61,7 @@ def test_each_workstation_reaches_the_daemon_host_from_its_own_address(studio: S
 def test_a_partition_cuts_one_workstation_off_and_a_heal_brings_it_back(studio: Studio) -> None:
     cut, other = studio.workstations[0], studio.workstations[1]
     assert studio.reachable(cut) and studio.reachable(other)
+    assert not studio.reachable(cut, refused_is_reachable=False)  # nothing listens on 9
     studio.partition(cut)
     assert not studio.reachable(cut)  # a timeout: the cable is cut, nothing refuses
     assert studio.reachable(other)
