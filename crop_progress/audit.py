@@ -34,6 +34,7 @@ class ClientRef(msgspec.Struct):
     host: str
     id: str = ""
     program: str = ""
+    user: str | None = None  # the team member it authenticated as (team mode's tcp)
 
 
 class Event(msgspec.Struct, kw_only=True):

@@ -31,6 +31,7 @@ class Grant(msgspec.Struct):
     client: str = ""
     pid: int = 0
     host: str = ""
+    user: str | None = None  # a team member's: its lease ends by TTL only, pids mean nothing
 
 
 class Acked(msgspec.Struct):

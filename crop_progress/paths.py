@@ -157,9 +157,27 @@ def canonical_directory(path: str | os.PathLike[str]) -> Path:
 
 
 def directory_key(path: Path) -> str:
-    """The `directory` field: the resolved absolute path with a trailing `/`."""
+    """The `directory` field: `SHARE:relative/path/` for a directory on one of this
+    machine's team shares (`crop_progress.shares`), else the resolved absolute path
+    with a trailing `/`."""
+    from crop_progress import shares  # here: most runs have no share map to read
+
+    found = shares.locate(Path(path))
+    if found is not None:
+        return shares.key_of(*found)
     text = str(path)
     return text if text.endswith(os.sep) else text + os.sep
+
+
+def client_endpoint() -> str:
+    """The daemon a client talks to: `$CROPD_ENDPOINT`, else the team daemon this
+    user joined (`cropctl team join`), else the local default endpoint."""
+    if os.environ.get(ENDPOINT_ENV):
+        return os.environ[ENDPOINT_ENV]
+    from crop_progress import team_files
+
+    joined = team_files.joined()
+    return joined.endpoint if joined is not None else default_endpoint()
 
 
 def unsafe_progress_file(path: Path) -> str | None:

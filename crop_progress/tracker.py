@@ -239,7 +239,8 @@ class Tracker:
         if op in ("claim", "undo"):
             ref = event.client
             self.grants[name] = Grant(name, token, ref.id if ref else "",
-                                      ref.pid if ref else 0, ref.host if ref else "")
+                                      ref.pid if ref else 0, ref.host if ref else "",
+                                      ref.user if ref else None)
         elif op in OP_STATUS:
             held = self.grants.get(name)
             if held is not None and held.token == token:

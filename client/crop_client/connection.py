@@ -17,6 +17,7 @@ from collections.abc import Callable
 import zmq
 
 from crop_client.errors import DaemonError, DaemonUnavailable
+from crop_client.handshake import CurveKeys, Handshake
 from crop_protocol import messages as m
 from crop_protocol.codec import ProtocolError, decode_reply, encode_request
 
@@ -27,8 +28,11 @@ TOTAL_TIMEOUT = 20.0
 class Connection:
     def __init__(self, endpoint: str, client_id: str, *, context: zmq.Context | None = None,
                  try_timeout: float = TRY_TIMEOUT, total_timeout: float = TOTAL_TIMEOUT,
-                 on_silence: Callable[[int], None] | None = None) -> None:
+                 on_silence: Callable[[int], None] | None = None,
+                 curve: CurveKeys | None = None) -> None:
         self.endpoint = endpoint
+        self.curve = curve  # a team daemon over tcp: CURVE, and a monitor on the handshake
+        self._handshake: Handshake | None = None
         self.client_id = client_id
         self.context = context or zmq.Context.instance()
         self.try_timeout = try_timeout
@@ -42,9 +46,14 @@ class Connection:
             sock = self.context.socket(zmq.DEALER)
             sock.setsockopt(zmq.LINGER, 0)
             sock.setsockopt(zmq.RECONNECT_IVL, 50)
+            if self.curve is not None:
+                self.curve.apply(sock)
+                sock.setsockopt(zmq.RECONNECT_IVL_MAX, 1000)
+                self._handshake = Handshake.watch(sock, self.endpoint, self.curve)
             try:
                 sock.connect(self.endpoint)
             except zmq.ZMQError as exc:  # a malformed endpoint: no daemon can be there
+                self._reset_handshake()
                 sock.close(0)
                 raise DaemonUnavailable(f"cannot connect to {self.endpoint}: {exc}") from None
             self._socket = sock
@@ -54,6 +63,12 @@ class Connection:
         if self._socket is not None:
             self._socket.close(0)
             self._socket = None
+        self._reset_handshake()
+
+    def _reset_handshake(self) -> None:
+        if self._handshake is not None:
+            self._handshake.close()
+            self._handshake = None
 
     def close(self) -> None:
         self._reset()
@@ -71,6 +86,7 @@ class Connection:
         deadline = time.monotonic() + (total_timeout if total_timeout is not None
                                        else self.total_timeout)
         attempt = 0
+        silence = f"cropd did not answer on {self.endpoint}"
         while True:
             sock = self._open()
             try:
@@ -81,10 +97,13 @@ class Connection:
                 reply = self._await(sock, request_id, min(per_try, deadline - time.monotonic()))
                 if reply is not None:
                     return reply
+            if self._handshake is not None:
+                self._handshake.read()
+                silence = self._handshake.silence()
             self._reset()
             attempt += 1
             if time.monotonic() >= deadline:
-                raise DaemonUnavailable(f"cropd did not answer on {self.endpoint}")
+                raise DaemonUnavailable(silence)
             if self.on_silence is not None:
                 self.on_silence(attempt)
             else:
@@ -94,7 +113,12 @@ class Connection:
         end = time.monotonic() + max(0.0, timeout)
         while True:
             left = end - time.monotonic()
-            if left <= 0 or not sock.poll(math.ceil(left * 1000), zmq.POLLIN):
+            if left <= 0:
+                return None
+            if self._handshake is not None:  # wake for its events too: a refusal is final
+                if not self._wait_watching(sock, self._handshake, left):
+                    continue
+            elif not sock.poll(math.ceil(left * 1000), zmq.POLLIN):
                 return None
             data = sock.recv()
             try:
@@ -104,3 +128,14 @@ class Connection:
             if envelope.id == request_id or envelope.id == 0:
                 return envelope.body
             # a reply to an earlier try of an earlier request: drop it
+
+    @staticmethod
+    def _wait_watching(sock: zmq.Socket, handshake: Handshake, left: float) -> bool:
+        """Wait for a reply or a handshake event; True when a reply is waiting."""
+        poller = zmq.Poller()
+        poller.register(sock, zmq.POLLIN)
+        poller.register(handshake.monitor, zmq.POLLIN)
+        ready = dict(poller.poll(math.ceil(left * 1000)))
+        if handshake.monitor in ready:
+            handshake.read()
+        return sock in ready

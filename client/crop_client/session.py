@@ -26,12 +26,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import msgspec
 import psutil
 
-from crop_client import spawn
+from crop_client import spawn, team
 from crop_client.connection import Connection
 from crop_client.errors import DaemonError, DaemonUnavailable
-from crop_progress.paths import default_endpoint
+from crop_client.handshake import CurveKeys
+from crop_progress import shares
+from crop_progress.paths import client_endpoint
 from crop_protocol import messages as m
 from crop_protocol.codec import PROTOCOL_VERSION
 from crop_protocol.errors import ErrorCode
@@ -50,8 +53,13 @@ class Session:
                  autostart: bool = True, call_timeout: float = 5.0,
                  on_notice: Callable[[str], None] | None = None,
                  heartbeat: bool = True) -> None:
-        self.endpoint = endpoint or default_endpoint()
+        self.endpoint = endpoint or client_endpoint()
         self.program = program
+        # a team daemon (tcp): CURVE with this user's keys; never started from here
+        self.curve: CurveKeys | None = None
+        if team.is_team_endpoint(self.endpoint):
+            self.curve = team.curve_for(self.endpoint)
+            autostart = False
         self.autostart = autostart
         self.call_timeout = call_timeout
         self.on_notice = on_notice
@@ -63,6 +71,15 @@ class Session:
         self._epoch = 0                              # bumps at every (re)connection
         self.conn = self._connection()
         self.welcome = self._hello(self.conn)
+        self.paths: team.PathMap | None = None  # this machine's paths <-> the daemon's
+        self._wire: dict[str, str] = {}          # local directory key -> the daemon's key
+        if self.curve is not None:
+            try:
+                mounted = shares.load()
+            except shares.ShareError as exc:
+                self.conn.close()
+                raise DaemonUnavailable(str(exc)) from None
+            self.paths = team.PathMap(mounted, self.welcome.shares)
         self._stop = threading.Event()
         self._beat: threading.Thread | None = None
         if heartbeat:
@@ -74,7 +91,7 @@ class Session:
     def _connection(self) -> Connection:
         return Connection(self.endpoint, self.client_id, try_timeout=min(2.5, self.call_timeout),
                           total_timeout=max(START_TIMEOUT, self.call_timeout),
-                          on_silence=self._on_silence)
+                          on_silence=self._on_silence, curve=self.curve)
 
     def _on_silence(self, attempt: int) -> None:
         """No answer: start a daemon if allowed (the lock keeps it to one)."""
@@ -183,20 +200,48 @@ class Session:
 
     # -- the API ------------------------------------------------------------------
     def discover(self, directory: str | Path) -> list[str]:
-        path = str(Path(directory).expanduser().resolve())
-        return self.call(m.Discover(directory=path), m.WorkDirs).directories
+        path = self._out(directory)
+        found = self.call(m.Discover(directory=path), m.WorkDirs).directories
+        return [self.paths.to_local(d) for d in found] if self.paths else found
+
+    def _out(self, path: str | Path) -> str:
+        """A path of this machine as the daemon reaches it."""
+        if self.paths is None:
+            return str(Path(path).expanduser().resolve())
+        try:
+            return self.paths.to_daemon(path)
+        except team.OffShare as exc:
+            raise DaemonError(ErrorCode.BAD_REQUEST.value, str(exc)) from None
+
+    def _key(self, directory: str) -> str:
+        """The daemon's key of a directory this session opened (given as ours)."""
+        return self._wire.get(directory, directory)
 
     def open(self, directory: str | Path, *, output_dir: str | Path | None = None,
              progress_dir: str | Path | None = None, reset: bool = False,
              retry_skipped: bool = False, retry_failed: bool = False, move: bool = False,
              read_only: bool = False, output_shape: str | None = None) -> m.Opened:
-        request = m.Open(directory=str(Path(directory).expanduser().resolve()),
-                         output_dir=_abs(output_dir), progress_dir=_abs(progress_dir),
+        request = m.Open(directory=self._out(directory),
+                         output_dir=self._out(output_dir) if output_dir else None,
+                         progress_dir=_abs(progress_dir),
                          reset=reset, retry_skipped=retry_skipped, retry_failed=retry_failed,
                          move=move, read_only=read_only, output_shape=output_shape)
+        if self.paths is not None:
+            if progress_dir:
+                raise DaemonError(ErrorCode.NOT_ALLOWED.value, "--progress-dir is the team "
+                                  "daemon's to choose: its progress files live on its host")
+            try:
+                view = team.local_view(Path(directory).expanduser().resolve())
+            except team.OffShare as exc:
+                raise DaemonError(ErrorCode.NOT_FOUND.value, str(exc)) from None
+            request = msgspec.structs.replace(request, **view)
         opened = self.call(request, m.Opened)
+        if self.paths is not None:
+            wire = opened.summary.directory
+            opened = msgspec.structs.replace(opened, summary=self.paths.summary(opened.summary))
+            self._wire[opened.summary.directory] = wire
         if not read_only:
-            key = opened.summary.directory
+            key = self._key(opened.summary.directory)
             request.directory = key
             with self._lock:
                 self._opened[key] = request
@@ -207,8 +252,11 @@ class Session:
         """The directory in full; one never worked on shows as it would start (a
         read-only Open: nothing is written for it)."""
         try:
-            return self.call(m.Show(directory=str(Path(directory).expanduser().resolve()),
-                                    progress_dir=_abs(progress_dir)), m.ShowReply)
+            shown = self.call(m.Show(directory=self._out(directory),
+                                     progress_dir=_abs(progress_dir)), m.ShowReply)
+            if self.paths is not None:
+                shown = msgspec.structs.replace(shown, summary=self.paths.summary(shown.summary))
+            return shown
         except DaemonError as exc:
             if exc.code != ErrorCode.UNKNOWN_DIRECTORY:
                 raise
@@ -219,24 +267,36 @@ class Session:
               files: list[str] | None = None) -> m.Claimed:
         """Lease the next `count` images, or the named `files` (those nobody holds that
         are still to do; the others come back in `lost`)."""
-        claimed = self.call(m.Claim(directory=directory, count=count, files=files), m.Claimed)
+        key = self._key(directory)
+        claimed = self.call(m.Claim(directory=key, count=count, files=files), m.Claimed)
         with self._lock:
-            self._held.setdefault(directory, {}).update((i.file, i.token) for i in claimed.items)
-        return claimed
+            self._held.setdefault(key, {}).update((i.file, i.token) for i in claimed.items)
+        return self.paths.claimed(claimed) if self.paths else claimed
 
     def report(self, report: m.Report) -> m.Reported:
         """Report an outcome under the image's lease token. Raises DaemonError with
         code LEASE_LOST when another window has the image now: it counted nothing."""
+        key = self._key(report.directory)
+        if self.paths is not None:
+            try:
+                report = self.paths.report(report, key)
+            except team.OffShare as exc:
+                raise DaemonError(ErrorCode.BAD_REQUEST.value, str(exc)) from None
+        else:
+            report.directory = key
         with self._lock:
             # after a daemon restart the lease may have been given again under another token
-            report.token = self._held.get(report.directory, {}).get(report.file, report.token)
+            report.token = self._held.get(key, {}).get(report.file, report.token)
         try:
             reported = self.call(report, m.Reported)
         except DaemonError as exc:
             if exc.code == ErrorCode.LEASE_LOST:
-                self._forget(report.directory, [report.file])
+                self._forget(key, [report.file])
             raise
-        self._forget(report.directory, [report.file])
+        self._forget(key, [report.file])
+        if self.paths is not None:
+            reported = msgspec.structs.replace(reported,
+                                               summary=self.paths.summary(reported.summary))
         return reported
 
     def _forget(self, directory: str, files: list[str]) -> None:
@@ -246,21 +306,26 @@ class Session:
                 held.pop(name, None)
 
     def undo(self, directory: str) -> m.Undone:
-        undone = self.call(m.Undo(directory=directory), m.Undone)
+        key = self._key(directory)
+        undone = self.call(m.Undo(directory=key), m.Undone)
         with self._lock:
-            self._held.setdefault(directory, {}).update((i.file, i.token) for i in undone.items)
-        return undone
+            self._held.setdefault(key, {}).update((i.file, i.token) for i in undone.items)
+        return self.paths.undone(undone) if self.paths else undone
 
     def release(self, directory: str, files: list[str] | None = None) -> int:
-        released = self.call(m.Release(directory=directory, files=files), m.Released)
+        key = self._key(directory)
+        released = self.call(m.Release(directory=key, files=files), m.Released)
         with self._lock:
-            held = self._held.get(directory, {})
+            held = self._held.get(key, {})
             for name in list(held) if files is None else files:
                 held.pop(name, None)
         return released.count
 
     def status(self) -> m.StatusReply:
-        return self.call(m.Status(), m.StatusReply)
+        found = self.call(m.Status(), m.StatusReply)
+        if self.paths is not None:
+            found.directories = [self.paths.summary(d) for d in found.directories]
+        return found
 
     def close(self) -> None:
         """Say goodbye (claims go back at once) and stop the heartbeat."""

@@ -81,10 +81,15 @@ def setup_logging(log_file: Path | None, level: str, manager: str | None = None)
 
 @click.command("cropd", cls=Command, epilog=examples(
     "cropd", "cropd --idle-exit 600",
-    "CROPD_ENDPOINT=ipc:///tmp/test.sock cropd --log-level DEBUG"))
+    "CROPD_ENDPOINT=ipc:///tmp/test.sock cropd --log-level DEBUG",
+    "cropd --listen tcp://192.168.1.10:5555"))
 @click.option("--endpoint", metavar="EP", default=None,
               help="ZeroMQ endpoint (default: $CROPD_ENDPOINT or "
                    "ipc://$XDG_RUNTIME_DIR/crop-progress/cropd.sock)")
+@click.option("--listen", metavar="tcp://HOST:PORT", default=None,
+              help="also serve team members on this tcp endpoint, CURVE-encrypted and "
+                   "authenticated (default: the one `cropctl team init --listen` recorded, "
+                   "if any; a port of 0 takes a free one)")
 @click.option("--progress-dir", metavar="PATH", type=click.Path(path_type=Path), default=None,
               help="progress files folder (default: $CROP_PROGRESS_DIR or the user data dir)")
 @click.option("--idle-exit", metavar="SECONDS", type=Seconds, default=None,
@@ -98,16 +103,24 @@ def setup_logging(log_file: Path | None, level: str, manager: str | None = None)
               type=click.Choice(LOG_LEVELS, case_sensitive=False),
               help="DEBUG, INFO, WARNING or ERROR")
 @version_option("cropd")
-def run(endpoint: str | None, progress_dir: Path | None, idle_exit: float | None,
-        break_threshold: float, lease_ttl: float, log_level: str) -> int:
+def run(endpoint: str | None, listen: str | None, progress_dir: Path | None,
+        idle_exit: float | None, break_threshold: float, lease_ttl: float,
+        log_level: str) -> int:
     """The crop-progress daemon: owns the progress files of every directory and serves
     the crop tools. Runs in the foreground; clients start one themselves when none runs.
     """
+    from crop_progress.team_files import TeamError
     from cropd.lock import AlreadyRunning, InstanceLock
     from cropd.server import Server
+    from cropd.team import TeamUnavailable, listen_address
 
     where = endpoint or paths.default_endpoint()
-    config = Config(endpoint=where, progress_dir=paths.progress_dir(progress_dir),
+    progress = paths.progress_dir(progress_dir)
+    try:
+        team_endpoint = listen_address(progress, listen)
+    except (TeamUnavailable, TeamError) as exc:
+        fail(str(exc))
+    config = Config(endpoint=where, progress_dir=progress, listen=team_endpoint,
                     lease_ttl=lease_ttl, break_threshold=break_threshold,
                     idle_exit=idle_exit, log_file=paths.daemon_log_path(where))
     lock = InstanceLock(paths.lock_path(where))

@@ -1,8 +1,9 @@
 """Who is connected: clients by id, with their process identity and open directories.
 
 A client is alive while its process is (same host: psutil, pid plus create
-time, so a reused pid cannot pass), or, for a client on another host, while
-it keeps sending within the lease TTL.
+time, so a reused pid cannot pass), or, for a client on another host or a team
+member over tcp (whose pid and host name are only what it says), while it keeps
+sending within the lease TTL.
 
 Admission: the table is bounded, and a liar cannot fill it for the others. A
 Hello that would pass a limit (per claimed process, per connection, in total)
@@ -46,11 +47,12 @@ class Client:
     create_time: float = 0.0
     last_seen: float = field(default_factory=time.monotonic)
     peer: bytes = b""     # the routing id of the connection its Hello came over
+    user: str | None = None  # the team member (over tcp): alive while it keeps sending
     # directory key -> options of its Open; the directories this client works in
     dirs: dict[tuple[str, str], DirOptions] = field(default_factory=dict)
 
     def alive(self, stale_after: float) -> bool:
-        if self.host == HOST and self.pid > 0:
+        if self.user is None and self.host == HOST and self.pid > 0:
             try:
                 process = psutil.Process(self.pid)
                 if self.create_time and abs(process.create_time() - self.create_time) > 0.5:

@@ -22,3 +22,4 @@ class Config:
     log_file: Path | None = None
     tick_seconds: float = TICK_SECONDS
     events_endpoint: str | None = None  # where the event feed was bound (set by the server)
+    listen: str | None = None  # team mode's tcp endpoint (the bound one, once bound)

@@ -15,6 +15,7 @@ import time
 
 import psutil
 
+from crop_progress.model import Grant
 from cropd import leftovers
 from cropd.clients import HOST, Client
 from cropd.directory import Directory
@@ -76,7 +77,7 @@ def restore(state: State, directory: Directory) -> None:
     of a process on this host that is gone are free at once."""
     until = time.monotonic() + state.config.lease_ttl
     for name, held in directory.tracker.grants.items():
-        gone = held.host == HOST and held.pid > 0 and not psutil.pid_exists(held.pid)
+        gone = _local(held) and not psutil.pid_exists(held.pid)
         directory.expires[name] = 0.0 if gone else until
 
 
@@ -86,10 +87,16 @@ def check_holders(state: State, directory: Directory) -> None:
     otherwise wait out a TTL."""
     now = time.monotonic()
     for name, held in directory.tracker.grants.items():
-        if held.client in state.clients or held.host != HOST or held.pid <= 0:
+        if held.client in state.clients or not _local(held):
             continue
         if directory.expires.get(name, 0.0) > now and not psutil.pid_exists(held.pid):
             directory.expires[name] = 0.0
+
+
+def _local(held: Grant) -> bool:
+    """A lease of a process of this host, whose pid can be asked; a team member's (over
+    tcp) ends by TTL only, whatever host name and pid it gave."""
+    return held.user is None and held.host == HOST and held.pid > 0
 
 
 def drop_client(state: State, client_id: str, why: str) -> None:

@@ -8,6 +8,7 @@ import logging
 import os
 from pathlib import Path
 
+from crop_progress import shares
 from crop_progress.model import Progress
 from crop_progress.paths import default_output_dir, directory_key
 from crop_progress.scan import scan_directory
@@ -27,6 +28,14 @@ log = logging.getLogger("cropd")
 
 
 def check_directory(path_text: str) -> Path:
+    """An absolute path, or a team share's key (`NAME:relative/`), made a resolved path."""
+    on_share = shares.split_key(path_text) if path_text else None
+    if on_share is not None:
+        found = shares.resolve(*on_share)
+        if found is None:
+            raise Refusal(ErrorCode.NOT_FOUND, f"{path_text}: the daemon's host has no share "
+                          f"{on_share[0]!r} (`cropctl team share {on_share[0]} PATH` there)")
+        path_text = str(found)
     if not path_text or not os.path.isabs(path_text):
         raise Refusal(ErrorCode.BAD_REQUEST, f"not an absolute path: {path_text!r}")
     path = Path(path_text).resolve()

@@ -29,12 +29,13 @@ from crop_protocol.codec import (
     encode_reply,
 )
 from crop_protocol.errors import ErrorCode
-from cropd import leases, persistence, sessions
+from cropd import leases, member_rules, persistence, sessions
 from cropd.config import Config
 from cropd.feed import Feed
 from cropd.handlers import HANDLERS
 from cropd.rescan import Rescanner
 from cropd.state import Ctx, Refusal, State
+from cropd.team import TeamDoor
 
 log = logging.getLogger("cropd")
 DRAIN_LIMIT = 512
@@ -54,6 +55,7 @@ class _Out:
     reply: m.Reply
     ctx: Ctx | None = None
     cache: bool = False
+    socket: zmq.Socket | None = None  # the one it came on (None: the ipc one)
 
 
 def _raise_fd_limit() -> None:
@@ -72,12 +74,21 @@ def _raise_fd_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
+def _router_options(router: zmq.Socket) -> None:
+    router.setsockopt(zmq.LINGER, 0)
+    router.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_SIZE + 4096)
+    router.setsockopt(zmq.ROUTER_MANDATORY, 1)
+    router.setsockopt(zmq.SNDHWM, SEND_QUEUE)
+    router.setsockopt(zmq.RCVHWM, RECV_QUEUE)
+
+
 class Server:
     def __init__(self, config: Config, context: zmq.Context | None = None) -> None:
         self.config = config
         self.state = State(config)
         self.context = context or zmq.Context.instance()
         self.socket: zmq.Socket | None = None
+        self.team: TeamDoor | None = None  # team mode's tcp ROUTER (CURVE), with --listen
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
@@ -100,17 +111,22 @@ class Server:
                 sock_path.unlink()
         _raise_fd_limit()
         router = self.context.socket(zmq.ROUTER)
-        router.setsockopt(zmq.LINGER, 0)
-        router.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_SIZE + 4096)
-        router.setsockopt(zmq.ROUTER_MANDATORY, 1)
-        router.setsockopt(zmq.SNDHWM, SEND_QUEUE)
-        router.setsockopt(zmq.RCVHWM, RECV_QUEUE)
+        _router_options(router)
         old_umask = os.umask(0o077)  # the socket file: reachable by its owner only
         try:
             router.bind(self.config.endpoint)
         finally:
             os.umask(old_umask)
         self.socket = router
+        if self.config.listen is not None:
+            try:
+                self.team = TeamDoor(self.context, self.config.progress_dir,
+                                     self.config.listen, _router_options)
+            except Exception:
+                router.close(0)
+                self.socket = None
+                raise
+            self.config.listen = self.team.endpoint
         self.feed.bind()
         self.config.events_endpoint = self.feed.endpoint
 
@@ -132,6 +148,8 @@ class Server:
         assert self.socket is not None, "bind() first"
         poller = zmq.Poller()
         poller.register(self.socket, zmq.POLLIN)
+        if self.team is not None:
+            poller.register(self.team.socket, zmq.POLLIN)
         poller.register(self._wake_r.fileno(), zmq.POLLIN)
         log.info("cropd %s serving %s (progress in %s)", os.getpid(), self.config.endpoint,
                  self.config.progress_dir)
@@ -144,7 +162,8 @@ class Server:
                     if self.state.rescanner is not None:
                         self.state.rescanner.apply_done(self.state)
                 try:  # a bug in one round or timer is logged; the daemon keeps serving
-                    if self.socket in ready:
+                    if self.socket in ready or (self.team is not None
+                                                and self.team.socket in ready):
                         self._round()
                     if time.monotonic() >= self._next_tick:
                         try:
@@ -177,6 +196,9 @@ class Server:
         for storage in state.storages.values():
             storage.close()
         self.feed.close()
+        if self.team is not None:
+            self.team.close()
+            self.team = None
         if self.socket is not None:
             self.socket.close(0)
             self.socket = None
@@ -202,6 +224,8 @@ class Server:
             out = self._handle_frames(frames)
             if out is not None:
                 outs.append(out)
+        if self.team is not None:
+            outs += self._team_messages(self.team)
         if not outs:
             return
         events = [p.event for p in self.state.pending]
@@ -218,18 +242,41 @@ class Server:
             data = encode_reply(out.request_id, reply)
             if out.cache and out.ctx is not None:
                 self.state.cache_reply(out.ctx.client_id, out.request_id, data)
-            self._send(out.frames, data)
+            self._send(out.frames, data, out.socket)
         self.state.last_busy = time.monotonic()
         persistence.checkpoint_due(self.state)  # after the replies: no ack waits for it
 
-    def _send(self, frames: list[bytes], data: bytes) -> None:
-        assert self.socket is not None
+    def _team_messages(self, team: TeamDoor) -> list[_Out]:
+        """What members sent: each message carries the name its key was admitted as."""
+        outs: list[_Out] = []
+        for _ in range(DRAIN_LIMIT):
+            try:
+                parts = team.socket.recv_multipart(zmq.NOBLOCK, copy=False)
+            except zmq.Again:
+                break
+            user = team.member(parts[-1].get("User-Id") if parts else None)
+            frames = [bytes(p.buffer) for p in parts]
+            if user is None:
+                if len(frames) >= 2:
+                    self._send(frames[:1], encode_reply(0, m.Err(
+                        code=ErrorCode.NOT_ALLOWED, message="this member's key was revoked: "
+                        "ask the daemon's owner for a new bundle")), team.socket)
+                continue
+            out = self._handle_frames(frames, user)
+            if out is not None:
+                out.socket = team.socket
+                outs.append(out)
+        return outs
+
+    def _send(self, frames: list[bytes], data: bytes, sock: zmq.Socket | None = None) -> None:
+        sock = sock or self.socket
+        assert sock is not None
         try:
-            self.socket.send_multipart([*frames, data], zmq.NOBLOCK)
+            sock.send_multipart([*frames, data], zmq.NOBLOCK)
         except zmq.ZMQError as exc:  # gone, or not reading: its retry will find the cache
             log.debug("reply dropped: %s", exc)
 
-    def _handle_frames(self, frames: list[bytes]) -> _Out | None:
+    def _handle_frames(self, frames: list[bytes], user: str | None = None) -> _Out | None:
         if len(frames) < 2:
             return None
         routing, body = frames[:1], frames[1:]
@@ -243,16 +290,22 @@ class Server:
         except ProtocolError as exc:
             return _Out(routing, exc.request_id, m.Err(code=exc.code, message=exc.message))
         request = envelope.body
+        known = self.state.clients.get(envelope.client)
+        if known is not None and known.user != user:  # a client id is its member's alone
+            return _Out(routing, envelope.id, m.Err(
+                code=ErrorCode.NOT_ALLOWED, message="this client id belongs to another "
+                "client: start afresh"))
         cacheable = isinstance(request, m.MUTATING)
         if cacheable:
             cached = self.state.cached_reply(envelope.client, envelope.id)
             if cached is not None:
-                self._send(routing, cached)
+                self._send(routing, cached, self.team.socket if user and self.team else None)
                 return None
         if self.state.stopping and not isinstance(request, (m.Goodbye, m.Status)):
             return _Out(routing, envelope.id,
                         m.Err(code=ErrorCode.BUSY, message="cropd is shutting down"))
-        ctx = Ctx(envelope.client, envelope.id, peer=routing[0])
+        ctx = Ctx(envelope.client, envelope.id, peer=(b"team:" if user else b"") + routing[0],
+                  user=user)
         reply = self.dispatch(ctx, request)
         return _Out(routing, envelope.id, reply, ctx, cache=cacheable)
 
@@ -263,6 +316,8 @@ class Server:
         if client is not None:
             client.last_seen = time.monotonic()
         try:
+            if ctx.user is not None:
+                member_rules.check(ctx.user, request)
             return handler(self.state, ctx, request)
         except Refusal as exc:
             return m.Err(code=exc.code, message=exc.message)

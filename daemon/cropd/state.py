@@ -50,6 +50,7 @@ class Ctx:
     client_id: str
     request_id: int
     peer: bytes = b""  # the routing id of the connection the request came over
+    user: str | None = None  # the team member it came from (tcp); None: a local client
     touched: set[Ident] = field(default_factory=set)
 
 
@@ -99,12 +100,12 @@ class State:
     def directory_of(self, ctx: Ctx, directory: str) -> Directory:
         """A directory this client opened, by the path it was opened under."""
         client = self.client(ctx)
-        if not os.path.isabs(directory):
-            raise Refusal(ErrorCode.BAD_REQUEST, f"not an absolute path: {directory!r}")
         key = directory if directory.endswith(os.sep) else directory + os.sep
         for ident in client.dirs:
             if ident[1] == key:
                 return self.dirs[ident]
+        if not os.path.isabs(directory):
+            raise Refusal(ErrorCode.BAD_REQUEST, f"not an absolute path: {directory!r}")
         resolved = str(Path(directory).resolve()) + os.sep
         for ident in client.dirs:
             if ident[1] == resolved:
@@ -117,7 +118,7 @@ class State:
              ctx: Ctx | None = None, **fields: object) -> Event:
         """Make an audit event, apply it, and queue it for the journal."""
         ref = ClientRef(pid=client.pid, host=client.host, id=client.id,
-                        program=client.program) if client else None
+                        program=client.program, user=client.user) if client else None
         event = Event(ts=self.clock.now(), op=op, directory=directory.key, client=ref,
                       **fields)  # type: ignore[arg-type]
         directory.tracker.apply(event)

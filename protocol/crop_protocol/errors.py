@@ -17,4 +17,6 @@ class ErrorCode(str, enum.Enum):
     DAMAGED = "DAMAGED"                  # a progress file that is refused (newer schema)
     NOTHING_TO_UNDO = "NOTHING_TO_UNDO"
     BUSY = "BUSY"                        # shutting down or overloaded; retry later
+    NOT_ALLOWED = "NOT_ALLOWED"          # a team member asked what only the daemon's owner may
+    MISMATCH = "MISMATCH"                # a share mounted elsewhere than the daemon has it
     INTERNAL = "INTERNAL"                # a bug: the daemon logged it and keeps serving

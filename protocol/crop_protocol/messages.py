@@ -45,6 +45,13 @@ class Open(_Msg):
     move: bool = False
     read_only: bool = False  # --show-progress: no session, no claims
     output_shape: str | None = None  # --fit/--max-side/--exact, recorded per directory
+    # Team mode, from a workstation: what it sees at its own mount of the directory, so
+    # the daemon can tell a share mounted elsewhere than it thinks (`names_digest` as
+    # crop_progress.scan.names_digest; `sample`: a few of the image names, spread out)
+    client_path: str | None = None
+    image_count: int | None = None
+    names_digest: str | None = None
+    sample: list[str] = msgspec.field(default_factory=list)
 
 
 class Claim(_Msg):
@@ -134,6 +141,17 @@ MUTATING = (Open, Claim, Report, Release, Undo, Goodbye, Reset, Rebuild, Shutdow
 
 # --- replies ----------------------------------------------------------------
 
+class Holder(msgspec.Struct, kw_only=True):
+    """Who holds images of a directory now: a team member (`user`) or a local window."""
+    user: str | None = None
+    host: str = ""
+    pid: int = 0
+    program: str = ""
+    client: str = ""
+    files: list[str] = msgspec.field(default_factory=list)
+    expires_in: float = 0.0   # seconds until the lease lapses without a heartbeat
+
+
 class Summary(msgspec.Struct, kw_only=True):
     """One directory at a glance: the `directories` entries of `cropctl status --json`."""
     directory: str
@@ -163,6 +181,7 @@ class Summary(msgspec.Struct, kw_only=True):
     last_activity: str | None = None
     active_windows: int = 0       # clients that have the directory open now
     output_shape: str | None = None
+    holders: list[Holder] = msgspec.field(default_factory=list)  # in StatusReply only
 
 
 class Welcome(_Msg):
@@ -175,6 +194,8 @@ class Welcome(_Msg):
     lease_ttl: float
     break_threshold: float
     events_endpoint: str | None = None  # the PUB feed of crop_protocol.feed, when there is one
+    user: str | None = None   # the team member this client authenticated as (tcp only)
+    shares: dict[str, str] = msgspec.field(default_factory=dict)  # share -> daemon's mount
 
 
 class Opened(_Msg):
@@ -247,6 +268,7 @@ class DaemonInfo(msgspec.Struct, kw_only=True):
     uptime_seconds: float | None = None
     clients: int | None = None
     events_endpoint: str | None = None
+    listen: str | None = None   # the team endpoint (tcp, CURVE), when it serves one
 
 
 class StatusReply(_Msg):

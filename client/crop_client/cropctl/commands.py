@@ -27,6 +27,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 ELSEWHERE: dict[str, str] = {
     # "name": "package.module:attribute" of a click command or group
     "web": "crop_client.web.command:web",
+    "team": "crop_client.cropctl.team:team",
 }
 
 

@@ -41,12 +41,15 @@ class DaemonView:
     uptime_seconds: float | None = None
     clients: int | None = None
     note: str | None = None
+    listen: str | None = None  # the team endpoint it also serves (CURVE)
 
     @classmethod
     def from_info(cls, info: m.DaemonInfo, endpoint: str) -> DaemonView:
-        return cls(running=info.running, endpoint=info.endpoint or endpoint, pid=info.pid,
+        reached = endpoint if endpoint.startswith("tcp://") else info.endpoint or endpoint
+        return cls(running=info.running, endpoint=reached, pid=info.pid,
                    version=info.version, progress_dir=info.progress_dir,
-                   uptime_seconds=info.uptime_seconds, clients=info.clients)
+                   uptime_seconds=info.uptime_seconds, clients=info.clients,
+                   listen=info.listen)
 
     @classmethod
     def absent(cls, link: Link, folder: Path) -> DaemonView:
@@ -57,6 +60,7 @@ class DaemonView:
         """SPEC's keys in SPEC's order, then `progress_dir` (and with `full`, the rest)."""
         data: dict[str, Any] = {key: getattr(self, key) for key in SPEC_DAEMON_KEYS}
         data["progress_dir"] = self.progress_dir
+        data["listen"] = self.listen
         if full:
             data["uptime_seconds"] = self.uptime_seconds
             data["clients"] = self.clients
@@ -64,8 +68,11 @@ class DaemonView:
 
 
 def directory_json(summary: m.Summary) -> dict[str, Any]:
-    """One `directories` entry of `status --json`: SPEC's keys first, a few extras after."""
-    return {key: getattr(summary, key) for key in SPEC_DIRECTORY_KEYS + EXTRA_DIRECTORY_KEYS}
+    """One `directories` entry of `status --json`: SPEC's keys first, a few extras after
+    (`holders`: who holds which images now)."""
+    data = {key: getattr(summary, key) for key in SPEC_DIRECTORY_KEYS + EXTRA_DIRECTORY_KEYS}
+    data["holders"] = msgspec.to_builtins(summary.holders)
+    return data
 
 
 def _moment(text: str | None) -> float:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, TypeVar
 from crop_client.cropctl.errors import EXIT_DAEMON, CtlError
 from crop_client.errors import DaemonError, DaemonUnavailable
 from crop_client.spawn import lock_holder, process_alive
-from crop_progress.paths import default_endpoint, lock_path, socket_path
+from crop_progress.paths import client_endpoint, lock_path, socket_path
 from crop_protocol import messages as m
 
 if TYPE_CHECKING:
@@ -49,7 +49,8 @@ class Link:
     """The endpoint of cropd and the ways to reach it (one reused connection)."""
 
     def __init__(self, endpoint: str | None = None) -> None:
-        self.endpoint = endpoint or default_endpoint()
+        self.endpoint = endpoint or client_endpoint()
+        self.team = self.endpoint.startswith("tcp://")  # a team daemon: CURVE, no files here
         self.silence: str | None = None
         """Why the last `ask` got no answer, for the "not running" line."""
         self._conn: Connection | None = None
@@ -75,11 +76,22 @@ class Link:
         if self._conn is None:
             from crop_client.connection import Connection
 
+            curve = None
+            if self.team:
+                from crop_client import team
+
+                curve = team.curve_for(self.endpoint)
             self._conn = Connection(self.endpoint, f"cropctl-{uuid.uuid4().hex}",
-                                    try_timeout=min(ASK_TRY, total), total_timeout=total)
+                                    try_timeout=min(ASK_TRY, total), total_timeout=total,
+                                    curve=curve)
+        if self.team:
+            request = _on_shares(request)
         try:
             return self._conn.call(request, total_timeout=total)
-        except DaemonUnavailable:
+        except DaemonUnavailable as exc:
+            if self.team:  # the progress files are on the daemon's host: nothing to fall
+                self.close()  # back to here
+                raise CtlError(str(exc), EXIT_DAEMON) from None
             holder = lock_holder(self.endpoint)
             self.silence = (f"cropd (pid {holder}) did not answer within {total:g} s"
                             if holder else "cropd is not running")
@@ -112,8 +124,9 @@ class Link:
             session = Session(self.endpoint, program="cropctl", heartbeat=False,
                               call_timeout=10.0)
         except DaemonUnavailable as exc:
-            raise CtlError(f"the progress daemon cannot be reached or started: {exc}",
-                           EXIT_DAEMON) from None
+            from crop_client.errors import unavailable_line
+
+            raise CtlError(unavailable_line(exc), EXIT_DAEMON) from None
         try:
             yield session
         finally:
@@ -190,6 +203,24 @@ class Link:
                 return
             time.sleep(0.05)
         raise CtlError(f"cropd (pid {pid}) did not stop within {timeout:g} s", EXIT_DAEMON)
+
+
+def _on_shares(request: m.Request) -> m.Request:
+    """A request naming a directory of this workstation, named by its share key
+    (`NAME:relative/`), which the team daemon finds at its own mount."""
+    directory = getattr(request, "directory", None)
+    if not directory or not os.path.isabs(directory):
+        return request
+    import msgspec
+
+    from crop_progress import shares
+    from crop_progress.paths import canonical_directory
+
+    found = shares.locate(canonical_directory(directory))
+    if found is None:
+        raise CtlError(f"{directory} is on none of this workstation's shares; the team "
+                       "daemon sees only those (`cropctl team share NAME PATH`)")
+    return msgspec.structs.replace(request, directory=shares.key_of(*found))
 
 
 def expect(reply: m.Reply, kind: type[R]) -> R:

@@ -85,6 +85,8 @@ def daemon_line(daemon: DaemonView) -> str:
         line = line.replace("cropd  ", "cropd ")
         if daemon.clients is not None:
             line += f", {daemon.clients} client{'s' if daemon.clients != 1 else ''}"
+        if daemon.listen and daemon.listen != daemon.endpoint:
+            line += f"; team on {daemon.listen}"
         return line
     note = daemon.note or "cropd is not running"
     return f"{note}; read from the files in {daemon.progress_dir}"
@@ -150,7 +152,26 @@ def status(view: StatusView) -> None:
                 _text(s.active_windows, "bold magenta" if s.active_windows else ""),
             )
         out.print(table)
+        for line in holder_lines(view.directories, names):
+            out.print(_text(line))
     _say_daemon(out, view.daemon)
+
+
+HOLDER_FILES = 3  # image names shown per holder; the rest is counted
+
+
+def holder_lines(directories: list[m.Summary], names: dict[str, str]) -> list[str]:
+    """Who holds what now: one line per holder, `anna` for a team member, the host and
+    process for a local window."""
+    lines = []
+    for s in directories:
+        for h in s.holders:
+            who = h.user or f"{h.program or 'a client'} (pid {h.pid} on {h.host})"
+            files = ", ".join(h.files[:HOLDER_FILES])
+            more = f" and {len(h.files) - HOLDER_FILES} more" if len(h.files) > HOLDER_FILES \
+                else ""
+            lines.append(f"{names[s.directory]} held by {who}: {files}{more}")
+    return lines
 
 
 # ----------------------------------------------------------------------- show

@@ -17,7 +17,7 @@ from typing import Any
 
 from crop_client import imageops, shaping
 from crop_client.aspect import center_box
-from crop_client.errors import DaemonError, DaemonUnavailable, explain
+from crop_client.errors import DaemonError, DaemonUnavailable, explain, unavailable_line
 from crop_client.multicrop.options import Options
 from crop_client.session import Session
 from crop_client.work import Decision, Target, carry_out
@@ -75,8 +75,7 @@ def _run_auto(options: Options) -> int:
     try:
         session = Session(options.endpoint, program="multicrop --auto")
     except DaemonUnavailable as exc:
-        print(f"multicrop: the progress daemon cannot be reached or started: {exc}",
-              file=sys.stderr)
+        print(f"multicrop: {unavailable_line(exc)}", file=sys.stderr)
         return EXIT_DAEMON
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED

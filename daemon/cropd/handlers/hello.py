@@ -7,7 +7,7 @@ import time
 
 import psutil
 
-from crop_progress import __version__
+from crop_progress import __version__, shares
 from crop_protocol import messages as m
 from crop_protocol.codec import PROTOCOL_VERSION
 from crop_protocol.errors import ErrorCode
@@ -25,13 +25,13 @@ def handle(state: State, ctx: Ctx, req: m.Hello) -> m.Welcome | m.Err:
                              f"{PROTOCOL_VERSION}")
     if not 0 < req.pid < 2**31:
         return m.Err(code=ErrorCode.BAD_REQUEST, message=f"not a process id: {req.pid}")
-    if req.host == HOST and not psutil.pid_exists(req.pid):
+    if ctx.user is None and req.host == HOST and not psutil.pid_exists(req.pid):
         return m.Err(code=ErrorCode.BAD_REQUEST,
                      message=f"no process {req.pid} on this host: Hello must name the client")
     client = state.clients.get(ctx.client_id)
     if client is None or client.pid != req.pid or client.host != req.host:
         client = Client(id=ctx.client_id, pid=req.pid, host=req.host, program=req.program,
-                        create_time=req.create_time, peer=ctx.peer)
+                        create_time=req.create_time, peer=ctx.peer, user=ctx.user)
         refusal = _admit(state, client)
         if refusal is not None:
             return refusal
@@ -42,7 +42,8 @@ def handle(state: State, ctx: Ctx, req: m.Hello) -> m.Welcome | m.Err:
                      progress_dir=str(state.config.progress_dir), host=HOST,
                      lease_ttl=state.config.lease_ttl,
                      break_threshold=state.config.break_threshold,
-                     events_endpoint=state.config.events_endpoint)
+                     events_endpoint=state.config.events_endpoint, user=ctx.user,
+                     shares={name: str(path) for name, path in shares.load().items()})
 
 
 def _admit(state: State, newcomer: Client) -> m.Err | None:

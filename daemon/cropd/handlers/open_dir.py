@@ -6,16 +6,26 @@ from __future__ import annotations
 
 from crop_progress.display import is_resume
 from crop_protocol import messages as m
+from crop_protocol.errors import ErrorCode
 from cropd import leftovers, rescan, sessions
 from cropd.clients import DirOptions
 from cropd.handlers.common import directory, summary
-from cropd.state import Ctx, State
+from cropd.state import Ctx, Refusal, State
+from cropd.team_view import same_images
 
 
 def handle(state: State, ctx: Ctx, req: m.Open) -> m.Opened:
     client = state.client(ctx)
-    found, notes = directory(state, req.directory, req.progress_dir, req.output_dir,
-                             for_write=not req.read_only)
+    try:
+        found, notes = directory(state, req.directory, req.progress_dir, req.output_dir,
+                                 for_write=not req.read_only)
+    except Refusal as exc:
+        if req.client_path and exc.code == ErrorCode.NOT_FOUND:
+            raise Refusal(exc.code, f"{req.client_path} on this workstation is "
+                          f"{req.directory} on the daemon's host, which has no such "
+                          "directory: check `cropctl team share` on both") from None
+        raise
+    notes += same_images(found, req)
     if req.read_only:
         before = summary(found)
         return m.Opened(summary=before, resumed=is_resume(before), messages=notes,

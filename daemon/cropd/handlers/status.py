@@ -8,10 +8,10 @@ from pathlib import Path
 
 import msgspec
 
-from crop_progress import __version__, naming, overview, recovery, store
+from crop_progress import __version__, naming, overview, recovery, shares, store
 from crop_progress.paths import audit_dir
 from crop_protocol import messages as m
-from cropd.directory import file_signature
+from cropd.directory import Directory, file_signature
 from cropd.handlers.common import summary
 from cropd.state import Ctx, State
 
@@ -22,7 +22,27 @@ def daemon_info(state: State) -> m.DaemonInfo:
                         progress_dir=str(state.config.progress_dir),
                         uptime_seconds=round(time.monotonic() - state.started, 1),
                         clients=len(state.clients),
-                        events_endpoint=state.config.events_endpoint)
+                        events_endpoint=state.config.events_endpoint,
+                        listen=state.config.listen)
+
+
+def holders(state: State, directory: Directory) -> list[m.Holder]:
+    """Who holds which images of a directory now, the longest list first."""
+    now = time.monotonic()
+    by_client: dict[str, m.Holder] = {}
+    for name in directory.held():
+        grant = directory.tracker.grants[name]
+        found = by_client.get(grant.client)
+        if found is None:
+            client = state.clients.get(grant.client)
+            found = by_client[grant.client] = m.Holder(
+                user=grant.user, host=grant.host, pid=grant.pid,
+                program=client.program if client is not None else "", client=grant.client,
+                expires_in=round(max(0.0, directory.expires.get(name, now) - now), 1))
+        found.files.append(name)
+    for found in by_client.values():
+        found.files.sort()
+    return sorted(by_client.values(), key=lambda h: (-len(h.files), h.user or "", h.pid))
 
 
 def _unloaded(state: State, path: Path) -> m.Summary | None:
@@ -44,7 +64,8 @@ def _unloaded(state: State, path: Path) -> m.Summary | None:
 def handle(state: State, ctx: Ctx, req: m.Status) -> m.StatusReply:
     rows: dict[str, m.Summary] = {}
     for directory in state.dirs.values():
-        rows[str(directory.progress_file)] = summary(directory)
+        row = rows[str(directory.progress_file)] = summary(directory)
+        row.holders = holders(state, directory)
     folders = {state.config.progress_dir} | {d.progress_dir for d in state.dirs.values()}
     problems = []
     for folder in sorted(folders):
@@ -58,5 +79,7 @@ def handle(state: State, ctx: Ctx, req: m.Status) -> m.StatusReply:
                 continue
             if found is not None:
                 rows[str(path)] = found
-    return m.StatusReply(daemon=daemon_info(state), directories=list(rows.values()),
-                         problems=problems)
+    listed = list(rows.values())
+    if ctx.user is not None:  # a member sees the team's directories, not the host's own
+        listed = [row for row in listed if shares.split_key(row.directory) is not None]
+    return m.StatusReply(daemon=daemon_info(state), directories=listed, problems=problems)
