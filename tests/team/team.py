@@ -13,11 +13,13 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from procs import ACKED
 
 from crop_progress import model, readonly
+from crop_progress.audit import read_events
 from team.netns import DAEMON_ADDRESS, Host, Studio, wait_until
 
 PORT = 7390  # fixed: nothing else lives in the studio's namespaces
@@ -67,15 +69,21 @@ class Team:
         self.bundles[member] = bundle
         return bundle
 
-    def join(self, ws: Host, member: str, bundle: Path | None = None) -> None:
-        """What a person does on a workstation: join with the bundle, say where the share is."""
+    def join(self, ws: Host, member: str, bundle: Path | None = None,
+             check: bool = True) -> subprocess.CompletedProcess[str]:
+        """What a person does on a workstation: join with the bundle (the join tries the
+        connection; `check`: it must work), say where the share is."""
         given = bundle or self.bundles[member]
         mine = ws.root / given.name  # the bundle travels to the workstation
         mine.write_bytes(given.read_bytes())
         mine.chmod(0o600)
-        self.must(ws, "team", "join", str(mine))
+        joined = self.ctl(ws, "team", "join", str(mine))
+        if check:
+            assert joined.returncode == 0, (f"cropctl team join on {ws.name}: exit "
+                                            f"{joined.returncode}: {joined.stdout}{joined.stderr}")
         self.must(ws, "team", "share", SHARE, str(ws.mount))
         self.members[ws.name] = member
+        return joined
 
     def start_daemon(self) -> None:
         self.daemon = self.studio.popen(self.host, [
@@ -99,6 +107,13 @@ class Team:
 
     def status(self) -> dict:
         return json.loads(self.must(self.host, "status", "--json"))
+
+    def completed(self, key: str) -> int:
+        """How many images of the directory `key` are done, as the running daemon says."""
+        for row in self.status().get("directories", []):
+            if row.get("directory") == key:
+                return int(row["completed_count"])
+        raise AssertionError(f"the daemon does not list {key}")
 
     def progress(self, key: str) -> dict:
         """The progress of the directory named `key` (`nas:job/`) as every reader sees it:
@@ -222,12 +237,32 @@ def holds(holders: list[dict], host: str, pid: int | None = None) -> list[dict]:
             and h.get("files")]
 
 
-def reclaim(watcher: Watcher, moment: float, deadline: float, host: str,
-            pid: int | None = None) -> tuple[float, float, bool]:
-    """When the claims of a window (or a host) came back after `moment`: the first poll
-    that started after it and no longer lists them. Returns (at least, at most) seconds
-    after `moment`, and whether they had any claim at `moment`. Fails when a poll that
-    started after `deadline` still lists them (the daemon kept them too long)."""
+def last_heard(progress_dir: Path, key: str, clients: set[str]) -> float | None:
+    """The latest journal event (a claim, a report) of any of `clients`, on this
+    process's monotonic clock: a claim sent before a kill or a cut may be granted
+    after it, and its lease runs from then."""
+    latest = None
+    for event in read_events(progress_dir / "audit", directory=key):
+        if event.client is not None and event.client.id in clients:
+            latest = event.ts
+    if latest is None:
+        return None
+    wall = datetime.fromisoformat(latest.replace("Z", "+00:00")).timestamp()
+    return wall - (time.time() - time.monotonic())
+
+
+def clients_of(watcher: Watcher, host: str, pid: int | None = None) -> set[str]:
+    return {h["client"] for p in watcher.polls for h in holds(p.holders or [], host, pid)}
+
+
+def reclaim(watcher: Watcher, moment: float, bound: float, host: str, pid: int | None = None,
+            heard: float | None = None) -> tuple[float, float, bool]:
+    """When the claims of a window (or a host) came back after `moment` (its kill or
+    cut): the first poll that started after it and no longer lists them. Returns
+    (at least, at most) seconds after `moment`, and whether they had any claim just
+    before. Fails when a poll that started more than `bound` seconds after the
+    daemon last heard from them (`moment`, or `heard` when later) still lists them."""
+    deadline = max(moment, heard or moment) + bound
     before = [p for p in watcher.polls if p.started < moment and p.holders is not None]
     had = bool(before and holds(before[-1].holders or [], host, pid))
     last_seen = moment
