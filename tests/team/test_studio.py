@@ -198,6 +198,7 @@ def test_three_workstations_two_windows_each_kills_and_a_partition(
             closing += 1
         kill_reclaims = [reclaim_after(watcher, team, key, w, at) for w, at in run.kills]
     assert partition_reclaim is not None
+    check_holders(watcher, team)
     team.stop_daemon()  # its last checkpoint: the file alone then says everything (NOTES.md)
     figures.update(check_outcomes(run, team, work, key))
     figures.update({
@@ -205,9 +206,14 @@ def test_three_workstations_two_windows_each_kills_and_a_partition(
         "kills seen holding claims": sum(1 for _lo, _hi, had in kill_reclaims if had),
         "closing windows": closing, "reopened after the cut": run.reopened_after_cut,
         "partition_s": round((healed_at or 0) - (cut_at or 0), 1),
-        "cut claims back within_s": round(partition_reclaim[1], 2),
-        "worst kill reclaim within_s": round(max(hi for _lo, hi, _had in kill_reclaims), 2),
+        # seen held by the poll that started at lo, gone in the one that ended at hi
+        "cut claims back_s": [round(partition_reclaim[0], 2), round(partition_reclaim[1], 2)],
+        "cut host seen holding claims": partition_reclaim[2],
+        "worst kill reclaim_s": [round(max(lo for lo, _hi, _had in kill_reclaims), 2),
+                                 round(max(hi for _lo, hi, _had in kill_reclaims), 2)],
         "bound_s": TTL + SWEEP, "status polls": len(watcher.polls),
+        "poll interval_s": round((watcher.polls[-1].ended - watcher.polls[0].started)
+                                 / len(watcher.polls), 2),
         "seconds": round(time.monotonic() - started, 1)})
     print(f"\nstudio scenario: {json.dumps(figures)}")
 
@@ -226,6 +232,23 @@ def reclaim_after(watcher: Watcher, team: Team, key: str, window: Window,
             return reclaim(watcher, at, TTL + SWEEP, window.ws.hostname, window.pid, heard)
         assert time.monotonic() < end, "no status poll after a kill"
         time.sleep(0.05)
+
+
+HOLDER_FIELDS = {"user", "host", "pid", "program", "client", "files", "expires_in"}
+
+
+def check_holders(watcher: Watcher, team: Team) -> None:
+    """Every holder the daemon host saw is a member's window, named by its member."""
+    member_of = {ws.hostname: team.members[ws.name] for ws in team.studio.workstations}
+    seen = 0
+    for poll in watcher.polls:
+        for holder in poll.holders or []:
+            assert set(holder) >= HOLDER_FIELDS, holder
+            assert holder["user"] == member_of.get(holder["host"]), holder
+            assert holder["program"] == "multicrop --auto", holder
+            assert 0 <= holder["expires_in"] <= TTL, holder
+            seen += 1
+    assert seen, "no status poll saw a holder"
 
 
 def check_outcomes(run: Scenario, team: Team, work: Path, key: str) -> dict[str, int]:
@@ -327,7 +350,7 @@ def test_unknown_key_wrong_server_key_revoked_member_and_no_daemon_told_apart(
     assert "server" in wrong_line.lower(), wrong_line
     team.must(team.host, "team", "revoke", "alice")
     listed = team.must(team.host, "team", "list")
-    assert "alice" in listed, listed
+    assert any("alice" in line and "revoked" in line for line in listed.splitlines()), listed
     revoked = team.ctl(ws0, "status")
     assert revoked.returncode == 2, revoked.stdout + revoked.stderr
     revoked_line = one_line(revoked.stderr)
