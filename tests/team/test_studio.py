@@ -24,6 +24,7 @@ import collections
 import json
 import random
 import stat
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -299,6 +300,11 @@ def check_outcomes(run: Scenario, team: Team, work: Path, key: str) -> dict[str,
             "late reports refused": lease_lost}
 
 
+def window_argv(directory: Path, aspect: str = "1:1") -> list[str]:
+    return [sys.executable, "-m", "crop_client.multicrop", str(directory), "--auto", "center",
+            "--aspect", aspect]
+
+
 def fresh_keys() -> tuple[str, str]:
     public, secret = zmq.curve_keypair()
     return public.decode(), secret.decode()
@@ -339,12 +345,19 @@ def test_unknown_key_wrong_server_key_revoked_member_and_no_daemon_told_apart(
     assert team.ctl(ws0, "status").returncode == 0
     unknown = team.ctl(ws1, "status")
     wrong_server = team.ctl(ws2, "status")
-    for done in (joined_unknown, joined_wrong, unknown, wrong_server):
+    make_images(studio.share / "job", 5, size=SIZE)
+    crop_unknown = studio.run(ws1, window_argv(ws1.mount / "job"))
+    crop_wrong = studio.run(ws2, window_argv(ws2.mount / "job"))
+    for done in (joined_unknown, joined_wrong, unknown, wrong_server, crop_unknown, crop_wrong):
         assert done.returncode == 2, done.stdout + done.stderr
     unknown_line = one_line(unknown.stderr)
     wrong_line = one_line(wrong_server.stderr)
     assert one_line(joined_unknown.stderr) == unknown_line
     assert one_line(joined_wrong.stderr) == wrong_line
+    # multicrop says the same, in its own name
+    assert one_line(crop_unknown.stderr).partition(": ")[2] == unknown_line.partition(": ")[2]
+    assert one_line(crop_wrong.stderr).partition(": ")[2] == wrong_line.partition(": ")[2]
+    assert not (studio.share / "job_cropped").exists()
     assert unknown_line != wrong_line
     assert "refused" in unknown_line.lower(), unknown_line
     assert "server" in wrong_line.lower(), wrong_line
@@ -418,3 +431,27 @@ def test_a_local_window_on_the_daemon_host_shares_a_directory_with_a_workstation
     assert seen[team.host.hostname]["user"] is None
     assert remote.acked().isdisjoint(local.acked())
     assert len(remote.acked() | local.acked()) == 300
+
+
+@pytest.mark.timeout(300)
+def test_a_share_mounted_at_the_wrong_place_is_refused_naming_both_paths(
+        studio_factory: Callable[..., Studio]) -> None:
+    studio = studio_factory(workstations=2)
+    team = a_team(studio, members=("alice", "bob"))
+    right, wrong = studio.workstations
+    make_images(studio.share / "job", 40, size=SIZE)
+    done = studio.run(right, window_argv(right.mount / "job"))
+    assert done.returncode == 0, done.stderr
+    # bob says the share is a folder of his own that holds other images under the same name
+    elsewhere = wrong.root / "not-the-nas"
+    make_images(elsewhere / "job", 40, size=SIZE, prefix="other")
+    team.must(wrong, "team", "share", SHARE, str(elsewhere))
+    before = sorted(p.name for p in team.progress_dir.iterdir())
+    refused = studio.run(wrong, window_argv(elsewhere / "job", "16:9"))
+    assert refused.returncode != 0, refused.stdout
+    line = one_line(refused.stderr)
+    assert str(elsewhere / "job") in line and str(team.host.mount / "job") in line, line
+    assert sorted(p.name for p in team.progress_dir.iterdir()) == before
+    assert not (elsewhere / "job_cropped").exists()
+    assert team.completed(f"{SHARE}:job/") == 40
+    print(f"\nmismatch: {line}")
