@@ -40,11 +40,11 @@ from cropd.config import TICK_SECONDS
 from team.netns import Host, Studio
 from team.team import SHARE, Team, Watcher, Window, clients_of, holds, last_heard, reclaim
 
-IMAGES = 2000
+IMAGES = 2000  # 10,000 with --long
 SIZE = (32, 24)  # small: the scenario is about who did what, not about pixels
 TTL = 3.0
 SWEEP = TICK_SECONDS  # how often the daemon looks at its leases
-KILLS = 8
+KILLS = 8  # 40 with --long
 MEMBERS = ("alice", "bob", "carol")
 # Two windows per workstation, one aspect per window: the output's size tells who wrote it.
 ASPECTS = (("1:1", "16:9"), ("3:2", "2:1"), ("3:4", "9:16"))
@@ -132,20 +132,21 @@ class Scenario:
 
 @pytest.mark.timeout(900)
 def test_three_workstations_two_windows_each_kills_and_a_partition(
-        studio_factory: Callable[..., Studio]) -> None:
+        studio_factory: Callable[..., Studio], long_run: bool) -> None:
+    images, kills = (10_000, 40) if long_run else (IMAGES, KILLS)
     started = time.monotonic()
     studio = studio_factory(workstations=3)
     team = a_team(studio)
     work = studio.share / "job"
-    make_images(work, IMAGES, size=SIZE)
+    make_images(work, images, size=SIZE)
     key = f"{SHARE}:job/"
     rng = random.Random(20261215)
     run = Scenario(studio, team, "job", rng)
-    figures: dict[str, object] = {"images": IMAGES, "ttl_s": TTL}
+    figures: dict[str, object] = {"images": images, "ttl_s": TTL}
     cut_ws = rng.choice(studio.workstations)
-    cut_after = int(IMAGES * rng.uniform(0.2, 0.4))  # acknowledged images before the cut
+    cut_after = int(images * rng.uniform(0.2, 0.4))  # acknowledged images before the cut
     # The kills come at random moments of the work (so they all happen, however fast it goes).
-    kill_marks = sorted(int(IMAGES * rng.uniform(0.05, 0.9)) for _ in range(KILLS))
+    kill_marks = sorted(int(images * rng.uniform(0.05, 0.9)) for _ in range(kills))
     cut_at: float | None = None
     healed_at: float | None = None
     partition_reclaim: tuple[float, float, bool] | None = None
@@ -191,10 +192,10 @@ def test_three_workstations_two_windows_each_kills_and_a_partition(
             assert run.open(gone.ws, gone.aspect).finish() == 0
         assert cut_at is not None and healed_at is not None, (
             f"the work ended before the partition ({run.acked()} acknowledged)")
-        assert len(run.kills) == KILLS, f"the work ended after {len(run.kills)} kills"
+        assert len(run.kills) == kills, f"the work ended after {len(run.kills)} kills"
         # What the killed windows held comes back after the TTL: windows opened then finish it.
         closing = 0
-        while team.completed(key) < IMAGES:
+        while team.completed(key) < images:
             assert time.monotonic() < end, "the directory was not finished in 600 s"
             last = watcher.latest()
             if last is None or last.holders:
@@ -207,7 +208,7 @@ def test_three_workstations_two_windows_each_kills_and_a_partition(
     assert partition_reclaim is not None
     check_holders(watcher, team)
     team.stop_daemon()  # its last checkpoint: the file alone then says everything (NOTES.md)
-    figures.update(check_outcomes(run, team, work, key))
+    figures.update(check_outcomes(run, team, work, key, images))
     figures.update({
         "windows": len(run.windows), "kills": len(run.kills),
         "kills seen holding claims": sum(1 for _lo, _hi, had in kill_reclaims if had),
@@ -258,7 +259,8 @@ def check_holders(watcher: Watcher, team: Team) -> None:
     assert seen, "no status poll saw a holder"
 
 
-def check_outcomes(run: Scenario, team: Team, work: Path, key: str) -> dict[str, int]:
+def check_outcomes(run: Scenario, team: Team, work: Path, key: str,
+                   images: int) -> dict[str, int]:
     by_image: dict[str, list[Window]] = collections.defaultdict(list)
     for window in run.windows:
         for image in window.acked():
@@ -269,8 +271,8 @@ def check_outcomes(run: Scenario, team: Team, work: Path, key: str) -> dict[str,
     data = team.progress(key)
     completed = data["completed_files"]
     names = {p.name for p in work.glob("*.png")}
-    assert len(names) == IMAGES
-    assert len(completed) == len(set(completed)) == IMAGES, "an image completed twice"
+    assert len(names) == images
+    assert len(completed) == len(set(completed)) == images, "an image completed twice"
     assert set(completed) == names
     lost = set(by_image) - set(completed)
     assert not lost, f"acknowledged outcomes lost: {sorted(lost)}"
