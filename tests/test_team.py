@@ -183,6 +183,9 @@ def test_who_holds_what_and_revocation_on_an_open_connection(host: Host, member:
         row = next(d for d in shown["directories"] if d["directory"] == "studio:shoot/")
         assert [(h["user"], h["files"]) for h in row["holders"]] == \
             [("anna", sorted(i.file for i in claimed.items))]
+        text = ok(cropctl(host.env, "status")).stdout
+        assert f"shoot/ held by anna: {', '.join(sorted(i.file for i in claimed.items))}" \
+            in text
 
         ok(cropctl(host.env, "team", "revoke", "anna"))
         with pytest.raises(DaemonError) as refused:
@@ -205,3 +208,16 @@ def test_a_member_works_on_the_shares_only(host: Host, member: Workstation, shar
             reply = session.conn.call(request)
             assert isinstance(reply, m.Err) and reply.code == "NOT_ALLOWED", reply
     assert host.proc is not None and host.proc.poll() is None
+
+
+def test_the_dashboard_card_names_the_holders() -> None:
+    from crop_client.web import pages
+    from crop_protocol import messages as m
+
+    summary = m.Summary(directory="studio:shoot/", progress_file="/p/shoot_progress.json",
+                        total_images=10, holders=[
+                            m.Holder(user="anna", files=["a.png", "b.png"]),
+                            m.Holder(program="multicrop", pid=42, files=["c.png"])])
+    html = pages.card(summary)
+    assert "<b>anna</b>: 2 images" in html
+    assert "<b>multicrop</b> (pid 42): 1 image<" in html

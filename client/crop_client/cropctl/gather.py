@@ -60,7 +60,8 @@ class DaemonView:
         """SPEC's keys in SPEC's order, then `progress_dir` (and with `full`, the rest)."""
         data: dict[str, Any] = {key: getattr(self, key) for key in SPEC_DAEMON_KEYS}
         data["progress_dir"] = self.progress_dir
-        data["listen"] = self.listen
+        if self.listen:
+            data["listen"] = self.listen
         if full:
             data["uptime_seconds"] = self.uptime_seconds
             data["clients"] = self.clients
