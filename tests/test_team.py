@@ -221,3 +221,28 @@ def test_the_dashboard_card_names_the_holders() -> None:
     html = pages.card(summary)
     assert "<b>anna</b>: 2 images" in html
     assert "<b>multicrop</b> (pid 42): 1 image<" in html
+
+
+def test_a_directory_worked_on_before_the_share_map_keeps_its_progress(
+        host: Host, tmp_path: Path, share: Path) -> None:
+    shares_file = Path(host.env["XDG_CONFIG_HOME"]) / "crop-progress" / "shares.json"
+    saved = shares_file.read_bytes()
+    host.stop()
+    shares_file.unlink()
+    host.start()
+    local = multicrop(host.env, str(share / "shoot"), "--auto", "center")
+    assert local.returncode == 0 and len(ACKED.findall(local.stdout)) == 8, local.stderr
+    record = json.loads((progress_dir(host.env) / "shoot_progress.json").read_text())
+    assert record["directory"] == str(share / "shoot") + "/"
+
+    host.stop()
+    shares_file.write_bytes(saved)
+    host.start()
+    ws = Workstation(tmp_path / "ws1", host.add("anna"), share)
+    again = multicrop(ws.env, str(share / "shoot"), "--auto", "center")
+    assert again.returncode == 0, again.stderr
+    assert ACKED.findall(again.stdout) == []  # nothing done twice
+    assert [p.name for p in progress_dir(host.env).glob("*_progress.json")] == \
+        ["shoot_progress.json"]
+    record = json.loads((progress_dir(host.env) / "shoot_progress.json").read_text())
+    assert record["directory"] == "studio:shoot/" and record["completed_count"] == 8

@@ -73,13 +73,14 @@ class Session:
         self.welcome = self._hello(self.conn)
         self.paths: team.PathMap | None = None  # this machine's paths <-> the daemon's
         self._wire: dict[str, str] = {}          # local directory key -> the daemon's key
-        if self.curve is not None:
+        if self.curve is not None or self.welcome.shares:
+            # (a local client too: a directory on a share is known by its share key)
             try:
                 mounted = shares.load()
             except shares.ShareError as exc:
                 self.conn.close()
                 raise DaemonUnavailable(str(exc)) from None
-            self.paths = team.PathMap(mounted, self.welcome.shares)
+            self.paths = team.PathMap(mounted, self.welcome.shares, strict=self.curve is not None)
         self._stop = threading.Event()
         self._beat: threading.Thread | None = None
         if heartbeat:
@@ -226,7 +227,7 @@ class Session:
                          progress_dir=_abs(progress_dir),
                          reset=reset, retry_skipped=retry_skipped, retry_failed=retry_failed,
                          move=move, read_only=read_only, output_shape=output_shape)
-        if self.paths is not None:
+        if self.curve is not None:
             if progress_dir:
                 raise DaemonError(ErrorCode.NOT_ALLOWED.value, "--progress-dir is the team "
                                   "daemon's to choose: its progress files live on its host")
