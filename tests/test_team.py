@@ -68,6 +68,8 @@ def test_members_share_one_progress_file_named_by_the_share(host: Host, tmp_path
                                                             share: Path) -> None:
     first = Workstation(tmp_path / "ws1", host.add("anna"), share)
     second = Workstation(tmp_path / "ws2", host.add("ben"), share)
+    # ben's workstation connects from another loopback address (the source binds first)
+    second.env["CROPD_ENDPOINT"] = host.listen.replace("tcp://", "tcp://127.0.0.2:0;")
     procs = [subprocess.Popen([sys.executable, "-m", "crop_client.multicrop",
                                str(share / "shoot"), "--auto", "center", "--per-batch", "1"],
                               env=ws.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -88,6 +90,9 @@ def test_members_share_one_progress_file_named_by_the_share(host: Host, tmp_path
                 users.add(event["client"]["user"])
     assert users <= {"anna", "ben"} and users
     assert not list(progress_dir(first.env).glob("*_progress.json"))  # nothing on the workstation
+    log = (host.root / "cropd.log").read_text()
+    assert "member ben connected from 127.0.0.2" in log
+    assert "member anna connected from 127.0.0.1" in log
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"),
