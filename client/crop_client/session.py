@@ -71,6 +71,7 @@ class Session:
         self._epoch = 0                              # bumps at every (re)connection
         self.conn = self._connection()
         self.welcome = self._hello(self.conn)
+        self.conn.total_timeout = self._patience()
         self.paths: team.PathMap | None = None  # this machine's paths <-> the daemon's
         self._wire: dict[str, str] = {}          # local directory key -> the daemon's key
         if self.curve is not None or self.welcome.shares:
@@ -91,8 +92,18 @@ class Session:
     # -- connecting -------------------------------------------------------------
     def _connection(self) -> Connection:
         return Connection(self.endpoint, self.client_id, try_timeout=min(2.5, self.call_timeout),
-                          total_timeout=max(START_TIMEOUT, self.call_timeout),
+                          total_timeout=self._patience(),
                           on_silence=self._on_silence, curve=self.curve)
+
+    def _patience(self) -> float:
+        """How long one call waits for the daemon. Over a network, long enough to ride
+        out a cut past the lease TTL: the images are gone by then, and the late report
+        is told so (LEASE_LOST) instead of the window giving up."""
+        patience = max(START_TIMEOUT, self.call_timeout)
+        welcome = getattr(self, "welcome", None)
+        if self.curve is not None and welcome is not None:
+            patience = max(patience, 2 * welcome.lease_ttl)
+        return patience
 
     def _on_silence(self, attempt: int) -> None:
         """No answer: start a daemon if allowed (the lock keeps it to one)."""
