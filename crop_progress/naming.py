@@ -20,7 +20,7 @@ from pathlib import Path
 
 import msgspec
 
-from crop_progress import fsio
+from crop_progress import fsio, shares
 from crop_progress.paths import directory_key
 from crop_progress.store import BAK_SUFFIX, bak_path
 
@@ -111,8 +111,10 @@ def _same_directory(owner: str, key: str) -> bool:
     if owner == key:
         return True
     # The seed's version-1 files hold the directory as typed (`_asian/`); such a
-    # relative name belongs to any directory with that base name.
-    return not os.path.isabs(owner) and Path(owner).name == Path(key).name
+    # relative name belongs to any directory with that base name. A team share's key
+    # (`studio:shoot/`) is no such name: it belongs to that directory alone.
+    return (not os.path.isabs(owner) and shares.split_key(owner) is None
+            and Path(owner).name == Path(key).name)
 
 
 @dataclass
