@@ -42,6 +42,7 @@ class DaemonView:
     clients: int | None = None
     note: str | None = None
     listen: str | None = None  # the team endpoint it also serves (CURVE)
+    break_threshold: float | None = None  # the daemon's: gaps longer than this are breaks
 
     @classmethod
     def from_info(cls, info: m.DaemonInfo, endpoint: str) -> DaemonView:
@@ -49,7 +50,7 @@ class DaemonView:
         return cls(running=info.running, endpoint=reached, pid=info.pid,
                    version=info.version, progress_dir=info.progress_dir,
                    uptime_seconds=info.uptime_seconds, clients=info.clients,
-                   listen=info.listen)
+                   listen=info.listen, break_threshold=info.break_threshold)
 
     @classmethod
     def absent(cls, link: Link, folder: Path) -> DaemonView:

@@ -23,7 +23,8 @@ def daemon_info(state: State) -> m.DaemonInfo:
                         uptime_seconds=round(time.monotonic() - state.started, 1),
                         clients=len(state.clients),
                         events_endpoint=state.config.events_endpoint,
-                        listen=state.config.listen)
+                        listen=state.config.listen,
+                        break_threshold=state.config.break_threshold)
 
 
 def _unloaded(state: State, path: Path) -> m.Summary | None:
