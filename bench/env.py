@@ -19,6 +19,7 @@ import sys
 import tempfile
 import uuid
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -139,10 +140,10 @@ class Daemon:
 class Client:
     """`crop_client.connection.Connection` plus the Hello/Open every client sends."""
 
-    def __init__(self, endpoint: str) -> None:
+    def __init__(self, endpoint: str, curve: Any = None) -> None:
         from crop_client.connection import Connection
 
-        self.conn = Connection(endpoint, uuid.uuid4().hex)
+        self.conn = Connection(endpoint, uuid.uuid4().hex, curve=curve)
 
     def call(self, request: m.Request, **kwargs: float) -> m.Reply:
         reply = self.conn.call(request, **kwargs)

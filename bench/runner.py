@@ -28,6 +28,7 @@ FIGURES: dict[str, tuple[str, str]] = {
     "10": ("png_levels", "PNG level table"),
     "11": ("suggest_bench", "suggestion quality and time"),
     "12": ("gui_sustained", "sustained pace, save backlog"),
+    "13": ("team", "claim round trip, CURVE tcp vs ipc"),
 }
 
 
@@ -53,7 +54,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--write-results", action="store_true",
                         help="write bench/RESULTS.md from this run (meant for a full run)")
     parser.add_argument("--only", default="", metavar="1,2,...",
-                        help="run only these figures (numbers 1-12)")
+                        help="run only these figures (numbers 1-13)")
     parser.add_argument("--keep", action="store_true",
                         help="keep the temporary root (its path is printed)")
     return parser.parse_args(argv)

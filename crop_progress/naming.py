@@ -20,7 +20,7 @@ from pathlib import Path
 
 import msgspec
 
-from crop_progress import fsio
+from crop_progress import fsio, shares
 from crop_progress.paths import directory_key
 from crop_progress.store import BAK_SUFFIX, bak_path
 
@@ -111,8 +111,10 @@ def _same_directory(owner: str, key: str) -> bool:
     if owner == key:
         return True
     # The seed's version-1 files hold the directory as typed (`_asian/`); such a
-    # relative name belongs to any directory with that base name.
-    return not os.path.isabs(owner) and Path(owner).name == Path(key).name
+    # relative name belongs to any directory with that base name. A team share's key
+    # (`studio:shoot/`) is no such name: it belongs to that directory alone.
+    return (not os.path.isabs(owner) and shares.split_key(owner) is None
+            and Path(owner).name == Path(key).name)
 
 
 @dataclass
@@ -120,11 +122,15 @@ class Resolution:
     path: Path
     adopted_from: str | None = None  # the old directory of a moved/renamed one
     source: Path | None = None  # its progress file, to be renamed to `path`
+    onto_share: str | None = None  # the share key a directory known by its path now has
 
     @property
     def message(self) -> str | None:
         if self.adopted_from is None:
             return None
+        if self.onto_share is not None:
+            return (f"{self.adopted_from} is on a team share now: its progress goes on as "
+                    f"{self.onto_share}")
         return (f"This directory looks like {self.adopted_from} moved or renamed (same images); "
                 "its progress was adopted")
 
@@ -151,6 +157,16 @@ def resolve(progress_dir: Path, directory: Path, current_hash: str | None = None
     for path, is_taken in [*zip(names[1:], taken[1:], strict=True), (names[0], taken[0])]:
         if is_taken and _owns(path, key):
             return Resolution(path)
+    absolute = str(directory) if str(directory).endswith(os.sep) else str(directory) + os.sep
+    if absolute != key:  # on a share now: its file from before the share map is its own
+        stem = sanitize(directory.name)
+        for path in (names[0], progress_dir / f"{stem}_{path_hash(absolute)}{SUFFIX}"):
+            if (path.exists() or bak_path(path).exists()) and _owns(path, absolute):
+                target = path if path == names[0] else next(
+                    (p for p, is_taken in zip(names, taken, strict=True) if not is_taken),
+                    names[-1])
+                return Resolution(target, adopted_from=absolute, source=path,
+                                  onto_share=key)
     free = next((p for p, is_taken in zip(names, taken, strict=True)
                  if not is_taken), names[-1])
     if current_hash and has_images:

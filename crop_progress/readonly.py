@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from crop_progress import naming, overview, recovery, store
+from crop_progress import naming, overview, recovery, shares, store
 from crop_progress.audit import Event, read_events
 from crop_progress.model import Progress
 from crop_progress.paths import audit_dir, canonical_directory, directory_key
@@ -153,9 +153,16 @@ def locate(progress_dir: Path, text: str) -> Path:
     matches = []
     for candidate in progress_files(progress_dir):
         head = naming.read_head(candidate)
-        if head is None or not os.path.isabs(head.directory):
+        on_share = shares.split_key(head.directory) if head is not None else None
+        if on_share is not None:  # a team share's directory, where this machine mounts it
+            found = shares.resolve(*on_share)
+            if found is None:
+                continue
+            known = found
+        elif head is None or not os.path.isabs(head.directory):
             continue
-        known = Path(head.directory)
+        else:
+            known = Path(head.directory)
         if known.name == name and known not in matches:
             matches.append(known)
     if len(matches) > 1:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import msgspec
 
+from crop_progress import shares
 from crop_progress.audit import OUTCOME_OPS, read_events
 from crop_progress.model import JournalMark, Progress
 from crop_progress.paths import directory_key
@@ -46,7 +47,7 @@ def caught_up(progress: Progress, audit_dir: Path) -> tuple[Progress, int]:
     """A progress record as the journal has it now: its checkpoint plus the events
     after it, for readers that list no folder (`cropctl`, `--show-progress`).
     Returns the record and how many outcomes were replayed. Reads only."""
-    if not progress.directory.startswith("/"):
+    if not progress.directory.startswith("/") and shares.split_key(progress.directory) is None:
         return progress, 0  # a version-1 file's relative path: the journal cannot name it
     known = [*progress.completed_files, *progress.skipped_files,
              *(f.file for f in progress.failed_files)]

@@ -40,7 +40,8 @@ def check_name(name: str) -> str:
     return name
 
 
-_cache: tuple[float, tuple[int, int] | None, dict[str, Path]] = (0.0, None, {})
+# (file, when it was last looked at, its size and mtime then, what it said)
+_cache: tuple[Path | None, float, tuple[int, int] | None, dict[str, Path]] = (None, 0.0, None, {})
 
 
 def load(path: Path | None = None) -> dict[str, Path]:
@@ -48,9 +49,11 @@ def load(path: Path | None = None) -> dict[str, Path]:
     file changes; a missing file is no share, a damaged one is an error."""
     global _cache
     target = path or shares_file()
-    checked, signature, shares = _cache
+    cached_file, checked, signature, shares = _cache
     now = time.monotonic()
-    if path is None and now - checked < RECHECK_SECONDS:
+    if cached_file != target:
+        checked, signature = 0.0, None
+    elif path is None and now - checked < RECHECK_SECONDS:
         return shares
     try:
         info = target.stat()
@@ -58,7 +61,7 @@ def load(path: Path | None = None) -> dict[str, Path]:
     except OSError:
         current = None
     if path is None and current == signature and checked:
-        _cache = (now, signature, shares)
+        _cache = (target, now, signature, shares)
         return shares
     found: dict[str, Path] = {}
     if current is not None:
@@ -68,7 +71,7 @@ def load(path: Path | None = None) -> dict[str, Path]:
             raise ShareError(f"cannot read the share map {target}: {exc}") from None
         found = {check_name(k): Path(v) for k, v in raw.items()}
     if path is None:
-        _cache = (now, current, found)
+        _cache = (target, now, current, found)
     return found
 
 
@@ -84,7 +87,7 @@ def save(shares: dict[str, Path], path: Path | None = None) -> Path:
 
 def forget_cache() -> None:
     global _cache
-    _cache = (0.0, None, {})
+    _cache = (None, 0.0, None, {})
 
 
 def locate(path: Path, shares: dict[str, Path] | None = None) -> tuple[str, str] | None:

@@ -13,7 +13,7 @@ from core_helpers import isolate_env, touch_all
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crop_progress import naming, store
+from crop_progress import model, naming, store
 from crop_progress.model import Progress
 from crop_progress.paths import canonical_directory, directory_key
 from crop_progress.scan import directory_hash, scan_directory
@@ -327,3 +327,32 @@ def test_adoption_interrupted_before_the_save_is_finished_in_place(tmp_path):
     again = naming.resolve(progress, new, directory_hash(["a.png"]))
     assert again.path == first.path and again.source == first.path
     assert again.adopted_from == f"{tmp_path}/a/x/"
+
+
+def test_a_share_key_is_not_a_seed_relative_name(tmp_path):
+    """A directory called `shoot` off the shares never takes `studio:clients/shoot/`'s file."""
+    progress_dir = tmp_path / "progress"
+    progress_dir.mkdir()
+    theirs = progress_dir / "shoot_progress.json"
+    theirs.write_bytes(model.encode(Progress(directory="studio:clients/shoot/")))
+    local = tmp_path / "home" / "shoot"
+    local.mkdir(parents=True)
+    found = naming.resolve(progress_dir, canonical_directory(local))
+    assert found.path != theirs and found.source is None
+
+
+def test_a_share_directorys_reader_replays_the_journal_after_the_checkpoint(tmp_path):
+    from core_helpers import ev
+
+    from crop_progress.audit import AuditLog
+    from crop_progress.recovery import caught_up
+
+    checkpoint = Progress(directory="studio:shoot/", total_images=3,
+                          completed_files=["a.png"], completed_count=1)
+    log = AuditLog(tmp_path / "audit")
+    log.append([ev("claim", "b.png", 1, directory="studio:shoot/", token=2),
+                ev("crop", "b.png", 2, directory="studio:shoot/", token=2)])
+    log.close()
+    fresh, replayed = caught_up(checkpoint, tmp_path / "audit")
+    assert replayed == 1
+    assert fresh.completed_files == ["a.png", "b.png"]

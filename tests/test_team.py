@@ -68,6 +68,8 @@ def test_members_share_one_progress_file_named_by_the_share(host: Host, tmp_path
                                                             share: Path) -> None:
     first = Workstation(tmp_path / "ws1", host.add("anna"), share)
     second = Workstation(tmp_path / "ws2", host.add("ben"), share)
+    # ben's workstation connects from another loopback address (the source binds first)
+    second.env["CROPD_ENDPOINT"] = host.listen.replace("tcp://", "tcp://127.0.0.2:0;")
     procs = [subprocess.Popen([sys.executable, "-m", "crop_client.multicrop",
                                str(share / "shoot"), "--auto", "center", "--per-batch", "1"],
                               env=ws.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -88,6 +90,9 @@ def test_members_share_one_progress_file_named_by_the_share(host: Host, tmp_path
                 users.add(event["client"]["user"])
     assert users <= {"anna", "ben"} and users
     assert not list(progress_dir(first.env).glob("*_progress.json"))  # nothing on the workstation
+    log = (host.root / "cropd.log").read_text()
+    assert "member ben connected from 127.0.0.2" in log
+    assert "member anna connected from 127.0.0.1" in log
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"),
@@ -183,6 +188,9 @@ def test_who_holds_what_and_revocation_on_an_open_connection(host: Host, member:
         row = next(d for d in shown["directories"] if d["directory"] == "studio:shoot/")
         assert [(h["user"], h["files"]) for h in row["holders"]] == \
             [("anna", sorted(i.file for i in claimed.items))]
+        text = ok(cropctl(host.env, "status")).stdout
+        assert f"shoot/ held by anna: {', '.join(sorted(i.file for i in claimed.items))}" \
+            in text
 
         ok(cropctl(host.env, "team", "revoke", "anna"))
         with pytest.raises(DaemonError) as refused:
@@ -205,3 +213,41 @@ def test_a_member_works_on_the_shares_only(host: Host, member: Workstation, shar
             reply = session.conn.call(request)
             assert isinstance(reply, m.Err) and reply.code == "NOT_ALLOWED", reply
     assert host.proc is not None and host.proc.poll() is None
+
+
+def test_the_dashboard_card_names_the_holders() -> None:
+    from crop_client.web import pages
+    from crop_protocol import messages as m
+
+    summary = m.Summary(directory="studio:shoot/", progress_file="/p/shoot_progress.json",
+                        total_images=10, holders=[
+                            m.Holder(user="anna", files=["a.png", "b.png"]),
+                            m.Holder(program="multicrop", pid=42, files=["c.png"])])
+    html = pages.card(summary)
+    assert "<b>anna</b>: 2 images" in html
+    assert "<b>multicrop</b> (pid 42): 1 image<" in html
+
+
+def test_a_directory_worked_on_before_the_share_map_keeps_its_progress(
+        host: Host, tmp_path: Path, share: Path) -> None:
+    shares_file = Path(host.env["XDG_CONFIG_HOME"]) / "crop-progress" / "shares.json"
+    saved = shares_file.read_bytes()
+    host.stop()
+    shares_file.unlink()
+    host.start()
+    local = multicrop(host.env, str(share / "shoot"), "--auto", "center")
+    assert local.returncode == 0 and len(ACKED.findall(local.stdout)) == 8, local.stderr
+    record = json.loads((progress_dir(host.env) / "shoot_progress.json").read_text())
+    assert record["directory"] == str(share / "shoot") + "/"
+
+    host.stop()
+    shares_file.write_bytes(saved)
+    host.start()
+    ws = Workstation(tmp_path / "ws1", host.add("anna"), share)
+    again = multicrop(ws.env, str(share / "shoot"), "--auto", "center")
+    assert again.returncode == 0, again.stderr
+    assert ACKED.findall(again.stdout) == []  # nothing done twice
+    assert [p.name for p in progress_dir(host.env).glob("*_progress.json")] == \
+        ["shoot_progress.json"]
+    record = json.loads((progress_dir(host.env) / "shoot_progress.json").read_text())
+    assert record["directory"] == "studio:shoot/" and record["completed_count"] == 8

@@ -71,15 +71,17 @@ class Session:
         self._epoch = 0                              # bumps at every (re)connection
         self.conn = self._connection()
         self.welcome = self._hello(self.conn)
+        self.conn.total_timeout = self._patience()
         self.paths: team.PathMap | None = None  # this machine's paths <-> the daemon's
         self._wire: dict[str, str] = {}          # local directory key -> the daemon's key
-        if self.curve is not None:
+        if self.curve is not None or self.welcome.shares:
+            # (a local client too: a directory on a share is known by its share key)
             try:
                 mounted = shares.load()
             except shares.ShareError as exc:
                 self.conn.close()
                 raise DaemonUnavailable(str(exc)) from None
-            self.paths = team.PathMap(mounted, self.welcome.shares)
+            self.paths = team.PathMap(mounted, self.welcome.shares, strict=self.curve is not None)
         self._stop = threading.Event()
         self._beat: threading.Thread | None = None
         if heartbeat:
@@ -90,8 +92,18 @@ class Session:
     # -- connecting -------------------------------------------------------------
     def _connection(self) -> Connection:
         return Connection(self.endpoint, self.client_id, try_timeout=min(2.5, self.call_timeout),
-                          total_timeout=max(START_TIMEOUT, self.call_timeout),
+                          total_timeout=self._patience(),
                           on_silence=self._on_silence, curve=self.curve)
+
+    def _patience(self) -> float:
+        """How long one call waits for the daemon. Over a network, long enough to ride
+        out a cut past the lease TTL: the images are gone by then, and the late report
+        is told so (LEASE_LOST) instead of the window giving up."""
+        patience = max(START_TIMEOUT, self.call_timeout)
+        welcome = getattr(self, "welcome", None)
+        if self.curve is not None and welcome is not None:
+            patience = max(patience, 2 * welcome.lease_ttl)
+        return patience
 
     def _on_silence(self, attempt: int) -> None:
         """No answer: start a daemon if allowed (the lock keeps it to one)."""
@@ -226,7 +238,7 @@ class Session:
                          progress_dir=_abs(progress_dir),
                          reset=reset, retry_skipped=retry_skipped, retry_failed=retry_failed,
                          move=move, read_only=read_only, output_shape=output_shape)
-        if self.paths is not None:
+        if self.curve is not None:
             if progress_dir:
                 raise DaemonError(ErrorCode.NOT_ALLOWED.value, "--progress-dir is the team "
                                   "daemon's to choose: its progress files live on its host")

@@ -51,14 +51,18 @@ def curve_for(endpoint: str) -> CurveKeys:
 class PathMap:
     """This workstation's paths <-> the daemon's, through the shares both mount."""
 
-    def __init__(self, local: dict[str, Path], daemon: dict[str, str]) -> None:
+    def __init__(self, local: dict[str, Path], daemon: dict[str, str], *,
+                 strict: bool = True) -> None:
         self.local = local
         self.daemon = {name: PurePosixPath(root) for name, root in daemon.items()}
+        self.strict = strict  # a team member: every path must be on a share
 
     # -- out: ours -> the daemon's ----------------------------------------------------
     def to_daemon(self, path: str | Path) -> str:
         resolved = Path(path).expanduser().resolve()
         found = shares.locate(resolved, self.local)
+        if found is None and not self.strict:
+            return str(resolved)  # the daemon's own host: its paths are ours
         if found is None:
             names = ", ".join(f"{n} at {p}" for n, p in sorted(self.local.items())) or "none"
             raise OffShare(f"{resolved} is on none of this workstation's shares ({names}): "

@@ -24,7 +24,7 @@ from crop_progress.paths import socket_path
 from crop_progress.timefmt import now_iso
 from crop_protocol import feed as f
 from cropd.directory import Ident
-from cropd.handlers.common import summary
+from cropd.handlers.common import holders, summary
 from cropd.state import State
 
 log = logging.getLogger("cropd")
@@ -76,7 +76,9 @@ class Feed:
             touched[event.directory] = event.ts
         for ident, directory in list(state.dirs.items()):
             if ident[1] in touched:
-                self._send(f.StatusChange(summary=summary(directory), ts=touched[ident[1]]))
+                change = summary(directory)
+                change.holders = holders(state, directory)
+                self._send(f.StatusChange(summary=change, ts=touched[ident[1]]))
 
     def close(self) -> None:
         if self.socket is None:

@@ -262,7 +262,7 @@ class Server:
                         code=ErrorCode.NOT_ALLOWED, message="this member's key was revoked: "
                         "ask the daemon's owner for a new bundle")), team.socket)
                 continue
-            out = self._handle_frames(frames, user)
+            out = self._handle_frames(frames, user, parts[-1].get("Peer-Address"))
             if out is not None:
                 out.socket = team.socket
                 outs.append(out)
@@ -276,7 +276,8 @@ class Server:
         except zmq.ZMQError as exc:  # gone, or not reading: its retry will find the cache
             log.debug("reply dropped: %s", exc)
 
-    def _handle_frames(self, frames: list[bytes], user: str | None = None) -> _Out | None:
+    def _handle_frames(self, frames: list[bytes], user: str | None = None,
+                       address: str | None = None) -> _Out | None:
         if len(frames) < 2:
             return None
         routing, body = frames[:1], frames[1:]
@@ -305,7 +306,7 @@ class Server:
             return _Out(routing, envelope.id,
                         m.Err(code=ErrorCode.BUSY, message="cropd is shutting down"))
         ctx = Ctx(envelope.client, envelope.id, peer=(b"team:" if user else b"") + routing[0],
-                  user=user)
+                  user=user, address=address)
         reply = self.dispatch(ctx, request)
         return _Out(routing, envelope.id, reply, ctx, cache=cacheable)
 

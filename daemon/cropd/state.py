@@ -51,6 +51,7 @@ class Ctx:
     request_id: int
     peer: bytes = b""  # the routing id of the connection the request came over
     user: str | None = None  # the team member it came from (tcp); None: a local client
+    address: str | None = None  # the member's IP address, as the connection shows it
     touched: set[Ident] = field(default_factory=set)
 
 

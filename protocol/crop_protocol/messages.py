@@ -269,6 +269,7 @@ class DaemonInfo(msgspec.Struct, kw_only=True):
     clients: int | None = None
     events_endpoint: str | None = None
     listen: str | None = None   # the team endpoint (tcp, CURVE), when it serves one
+    break_threshold: float | None = None  # its --break-threshold: what work time means
 
 
 class StatusReply(_Msg):

@@ -284,3 +284,18 @@ def test_ctrl_c_stops_it_cleanly_with_a_page_still_open(endpoint: str) -> None:
         stream.close()
     finally:
         board.stop()
+
+
+def test_work_time_uses_the_running_daemons_break_threshold(endpoint: str,
+                                                            progress_dir: Path) -> None:
+    from conftest import InProcessDaemon
+
+    from crop_client.web.app import Dashboard
+    from crop_client.web.source import Source
+    from crop_progress.worktime import BREAK_THRESHOLD
+
+    source = Source(endpoint)
+    assert Dashboard(source).threshold() == BREAK_THRESHOLD  # none runs: the default
+    with InProcessDaemon(endpoint, progress_dir, break_threshold=77.0):
+        assert Dashboard(source).threshold() == 77.0
+    source.close()

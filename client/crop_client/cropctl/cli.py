@@ -8,6 +8,7 @@
     cropctl rebuild DIR [--output-dir PATH] rebuild a damaged progress file
     cropctl daemon start|stop|status [--json]
     cropctl service install|uninstall|status [--dry-run]
+    cropctl team init|add|list|revoke|join|share   team mode: workstations, one daemon
 
 Exit status (`crop_progress.commandline`): 0 done; 1 a usage or input error, one
 line on stderr; 2 the daemon cannot be reached, started or stopped, or is too

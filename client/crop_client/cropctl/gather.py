@@ -42,6 +42,7 @@ class DaemonView:
     clients: int | None = None
     note: str | None = None
     listen: str | None = None  # the team endpoint it also serves (CURVE)
+    break_threshold: float | None = None  # the daemon's: gaps longer than this are breaks
 
     @classmethod
     def from_info(cls, info: m.DaemonInfo, endpoint: str) -> DaemonView:
@@ -49,7 +50,7 @@ class DaemonView:
         return cls(running=info.running, endpoint=reached, pid=info.pid,
                    version=info.version, progress_dir=info.progress_dir,
                    uptime_seconds=info.uptime_seconds, clients=info.clients,
-                   listen=info.listen)
+                   listen=info.listen, break_threshold=info.break_threshold)
 
     @classmethod
     def absent(cls, link: Link, folder: Path) -> DaemonView:
@@ -60,7 +61,8 @@ class DaemonView:
         """SPEC's keys in SPEC's order, then `progress_dir` (and with `full`, the rest)."""
         data: dict[str, Any] = {key: getattr(self, key) for key in SPEC_DAEMON_KEYS}
         data["progress_dir"] = self.progress_dir
-        data["listen"] = self.listen
+        if self.listen:
+            data["listen"] = self.listen
         if full:
             data["uptime_seconds"] = self.uptime_seconds
             data["clients"] = self.clients

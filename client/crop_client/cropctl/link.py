@@ -135,6 +135,7 @@ class Link:
     # -- the daemon's life -------------------------------------------------------------
     def start(self, idle_exit: float | None) -> tuple[m.DaemonInfo, bool]:
         """Start a detached cropd unless one answers; (its info, whether we started it)."""
+        self._not_a_team_daemon("started")
         running = self.status()
         if running is not None:
             return running.daemon, False
@@ -161,6 +162,7 @@ class Link:
         speaks another protocol version, so SIGTERM went to the cropd holding the
         lock) or "not running".
         """
+        self._not_a_team_daemon("stopped")
         try:
             reply = self.status()
         except DaemonError:
@@ -191,6 +193,12 @@ class Link:
         self.close()
         self._wait_gone(pid, timeout)
         return pid, "stopped"
+
+    def _not_a_team_daemon(self, what: str) -> None:
+        if self.team:
+            raise CtlError(f"this workstation uses the team daemon at {self.endpoint}: it is "
+                           f"{what} on its own host (with CROPD_ENDPOINT set, cropctl speaks "
+                           "to another daemon)", EXIT_DAEMON)
 
     def _wait_gone(self, pid: int | None, timeout: float) -> None:
         sock = socket_path(self.endpoint)

@@ -47,10 +47,17 @@ class Dashboard:
         self.assets = {name: (resources.files("crop_client.web") / "assets" / name)
                        .read_bytes() for name in ASSETS}
         self._curve: tuple[float, figures.BreakCurve] | None = None
+        self._threshold: tuple[float, float] | None = None
 
     # -- helpers ---------------------------------------------------------------------
     def threshold(self) -> float:
-        return BREAK_THRESHOLD
+        """The running daemon's break threshold (its `--break-threshold`), so the
+        dashboard's work time is cropctl's; the default when none runs."""
+        cached = self._threshold
+        if cached is None or time.monotonic() - cached[0] > CURVE_SECONDS:
+            running = self.source.status().daemon.break_threshold
+            cached = self._threshold = (time.monotonic(), running or BREAK_THRESHOLD)
+        return cached[1]
 
     def curve(self, folder: str | None) -> figures.BreakCurve:
         cached = self._curve

@@ -140,7 +140,19 @@ def card(s: m.Summary, name: str | None = None, ts: str | None = None) -> str:
         f"<div><dt>ETA</dt><dd>{eta}</dd></div>"
         f"<div><dt>work</dt><dd>{format_duration(s.work_seconds)}</dd></div>"
         f"<div><dt>last</dt><dd>{short_when(s.last_activity or s.last_session_end)}</dd></div>"
-        "</dl></article>")
+        f"</dl>{held_by(s)}</article>")
+
+
+def held_by(s: m.Summary) -> str:
+    """Who holds which images now: a team member by name, a local window by program."""
+    if not s.holders:
+        return ""
+    items = "".join(
+        f'<li title="{h(", ".join(x.files))}"><b>{h(x.user or x.program or "a window")}</b>'
+        f'{"" if x.user else f" (pid {x.pid})"}: {len(x.files)} image'
+        f'{"s" if len(x.files) != 1 else ""}</li>' for x in s.holders)
+    return f'<ul class="holders" aria-label="held now">{items}</ul>'
+
 
 
 # ----------------------------------------------------------------------- overview

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from pathlib import Path
 
 import msgspec
@@ -23,6 +24,25 @@ from cropd.state import Refusal, State
 
 def summary(directory: Directory) -> m.Summary:
     return msgspec.convert(directory.summary_fields(), m.Summary)
+
+
+def holders(state: State, directory: Directory) -> list[m.Holder]:
+    """Who holds which images of a directory now, the longest list first."""
+    now = time.monotonic()
+    by_client: dict[str, m.Holder] = {}
+    for name in directory.held():
+        grant = directory.tracker.grants[name]
+        found = by_client.get(grant.client)
+        if found is None:
+            client = state.clients.get(grant.client)
+            found = by_client[grant.client] = m.Holder(
+                user=grant.user, host=grant.host, pid=grant.pid,
+                program=client.program if client is not None else "", client=grant.client,
+                expires_in=round(max(0.0, directory.expires.get(name, now) - now), 1))
+        found.files.append(name)
+    for found in by_client.values():
+        found.files.sort()
+    return sorted(by_client.values(), key=lambda h: (-len(h.files), h.user or "", h.pid))
 
 
 # Folders of the system: never a progress folder, however the daemon runs.

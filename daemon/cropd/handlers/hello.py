@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 
@@ -16,6 +17,7 @@ from cropd.clients import HOST, Client
 from cropd.state import Ctx, State
 
 MAX_CLIENTS = clients.MAX_CLIENTS
+log = logging.getLogger("cropd")
 
 
 def handle(state: State, ctx: Ctx, req: m.Hello) -> m.Welcome | m.Err:
@@ -36,6 +38,9 @@ def handle(state: State, ctx: Ctx, req: m.Hello) -> m.Welcome | m.Err:
         if refusal is not None:
             return refusal
         state.clients[ctx.client_id] = client
+        if ctx.user is not None:
+            log.info("team: member %s connected from %s (%s, pid %s on %s)", ctx.user,
+                     ctx.address, req.program or "a client", req.pid, req.host)
     client.last_seen = time.monotonic()
     return m.Welcome(daemon_pid=os.getpid(), version=__version__,
                      protocol_version=PROTOCOL_VERSION, endpoint=state.config.endpoint,

@@ -11,8 +11,8 @@ import msgspec
 from crop_progress import __version__, naming, overview, recovery, shares, store
 from crop_progress.paths import audit_dir
 from crop_protocol import messages as m
-from cropd.directory import Directory, file_signature
-from cropd.handlers.common import summary
+from cropd.directory import file_signature
+from cropd.handlers.common import holders, summary
 from cropd.state import Ctx, State
 
 
@@ -23,26 +23,8 @@ def daemon_info(state: State) -> m.DaemonInfo:
                         uptime_seconds=round(time.monotonic() - state.started, 1),
                         clients=len(state.clients),
                         events_endpoint=state.config.events_endpoint,
-                        listen=state.config.listen)
-
-
-def holders(state: State, directory: Directory) -> list[m.Holder]:
-    """Who holds which images of a directory now, the longest list first."""
-    now = time.monotonic()
-    by_client: dict[str, m.Holder] = {}
-    for name in directory.held():
-        grant = directory.tracker.grants[name]
-        found = by_client.get(grant.client)
-        if found is None:
-            client = state.clients.get(grant.client)
-            found = by_client[grant.client] = m.Holder(
-                user=grant.user, host=grant.host, pid=grant.pid,
-                program=client.program if client is not None else "", client=grant.client,
-                expires_in=round(max(0.0, directory.expires.get(name, now) - now), 1))
-        found.files.append(name)
-    for found in by_client.values():
-        found.files.sort()
-    return sorted(by_client.values(), key=lambda h: (-len(h.files), h.user or "", h.pid))
+                        listen=state.config.listen,
+                        break_threshold=state.config.break_threshold)
 
 
 def _unloaded(state: State, path: Path) -> m.Summary | None:
