@@ -105,6 +105,12 @@ class Team:
             self.daemon.terminate()
             self.daemon.communicate(timeout=30)
 
+    def kill_daemon(self) -> None:
+        """SIGKILL cropd: nothing it did not already write survives."""
+        if self.daemon is not None and self.daemon.poll() is None:
+            self.daemon.kill()
+            self.daemon.communicate(timeout=30)
+
     def status(self) -> dict:
         return json.loads(self.must(self.host, "status", "--json"))
 
