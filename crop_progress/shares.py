@@ -33,9 +33,10 @@ def shares_file() -> Path:
     return Path(platformdirs.user_config_dir(APP)) / "shares.json"
 
 
-def check_name(name: str) -> str:
+def check_name(name: str, what: str = "share name") -> str:
+    """A share's (or a team member's) name: what a file name and a key may carry."""
     if not NAME.match(name):
-        raise ShareError(f"not a share name: {name!r} (letters, digits, '.', '_', '-'; "
+        raise ShareError(f"not a {what}: {name!r} (letters, digits, '.', '_', '-'; "
                          "64 at most; starting with a letter or digit)")
     return name
 

@@ -18,17 +18,15 @@ certificate format are pyzmq's (`zmq.auth`); this module only places files.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 import msgspec
 import platformdirs
 
-from crop_progress import fsio
+from crop_progress import fsio, shares
 
 APP = "crop-progress"
 BUNDLE_FORMAT = "crop-progress-team-1"
-MEMBER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 class TeamError(ValueError):
@@ -50,10 +48,10 @@ class TeamSettings(msgspec.Struct, kw_only=True):
 
 
 def check_member_name(name: str) -> str:
-    if not MEMBER_NAME.match(name):
-        raise TeamError(f"not a member name: {name!r} (letters, digits, '.', '_', '-'; "
-                        "64 at most; starting with a letter or digit)")
-    return name
+    try:
+        return shares.check_name(name, "member name")  # the same rule: it names files
+    except shares.ShareError as exc:
+        raise TeamError(str(exc)) from None
 
 
 def private_dir(path: Path) -> Path:
