@@ -89,6 +89,8 @@ def test_members_share_one_progress_file_named_by_the_share(host: Host, tmp_path
             if event["op"] in ("crop", "keep"):
                 users.add(event["client"]["user"])
     assert users <= {"anna", "ben"} and users
+    wide = ok(cropctl(host.env, "log", str(share / "shoot"), "--wide")).stdout
+    assert any(f"multicrop --auto {name} (" in wide for name in users)
     assert not list(progress_dir(first.env).glob("*_progress.json"))  # nothing on the workstation
     log = (host.root / "cropd.log").read_text()
     assert "member ben connected from 127.0.0.2" in log

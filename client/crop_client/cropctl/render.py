@@ -247,6 +247,8 @@ def _client(event: dict[str, Any]) -> str:
     if not client:
         return ""
     who = f"{client.get('pid', '?')}@{client.get('host', '?')}"
+    if client.get("user"):  # a team member: the name its key was admitted as
+        who = f"{client['user']} ({who})"
     return f"{client['program']} {who}" if client.get("program") else who
 
 
